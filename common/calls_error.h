@@ -22,6 +22,7 @@ inline constexpr int kCodeNotAuthenticated = 1800303;
 inline constexpr int kCodeInvalidParams = 400100;
 inline constexpr int kCodeMissingParams = 400111;
 inline constexpr int kCodeNotFound = 400200;
+inline constexpr int kCodeAlreadyExists = 400202;
 inline constexpr int kCodeInvalidAccessToken = 400302;
 inline constexpr int kCodeSessionKeyExpired = 400309;
 inline constexpr int kCodeSessionTokenRevoked = 400310;
