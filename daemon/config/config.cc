@@ -1,0 +1,155 @@
+#include "daemon/config/config.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/net_util.h"
+#include "common/status_macros.h"
+#include "common/toml_reader.h"
+
+namespace callsd::daemon {
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? std::string(value) : fallback;
+}
+
+bool ResolveGroup(const std::string& name, gid_t* out) {
+  uint32_t numeric = 0;
+  if (absl::SimpleAtoi(name, &numeric)) {
+    *out = numeric;
+    return true;
+  }
+  const group* g = getgrnam(name.c_str());
+  if (g == nullptr) return false;
+  *out = g->gr_gid;
+  return true;
+}
+
+bool ResolveUser(const std::string& name, uid_t* out) {
+  uint32_t numeric = 0;
+  if (absl::SimpleAtoi(name, &numeric)) {
+    *out = numeric;
+    return true;
+  }
+  const passwd* p = getpwnam(name.c_str());
+  if (p == nullptr) return false;
+  *out = p->pw_uid;
+  return true;
+}
+
+void Read(TomlReader& r, Config& c) {
+  r.String("daemon.socket", &c.socket_path);
+  r.String("daemon.socket_group", &c.socket_group);
+  r.String("daemon.state_dir", &c.state_dir);
+  int64_t queue = c.watcher_queue;
+  r.Int("daemon.watcher_queue", 16, 1 << 20, &queue);
+  c.watcher_queue = static_cast<int>(queue);
+
+  r.String("server.url", &c.server_url);
+  r.String("server.ca_file", &c.ca_file);
+  r.Bool("server.allow_insecure_http", &c.allow_insecure_http);
+  r.MillisDuration("server.request_timeout_ms", absl::Milliseconds(100), absl::Minutes(10),
+                   &c.request_timeout);
+
+  r.SecondsDuration("session.refresh_lead_s", absl::Seconds(1), absl::Hours(24),
+                    &c.token_refresh_lead);
+  r.MillisDuration("session.retry_initial_ms", absl::Milliseconds(10), absl::Minutes(10),
+                   &c.retry_initial);
+  r.MillisDuration("session.retry_max_ms", absl::Milliseconds(10), absl::Hours(1), &c.retry_max);
+
+  r.Enum("access.control", {"group", "operators"}, &c.control_tier);
+  r.StringList("access.operator_users", &c.operator_users);
+  r.StringList("access.operator_groups", &c.operator_groups);
+}
+
+void Validate(TomlReader& r, Config& c) {
+  if (c.socket_path.empty() || c.socket_path[0] != '/') {
+    r.Fail("daemon.socket", "must be an absolute path (no abstract sockets)");
+  } else if (c.socket_path.size() >= 108) {
+    r.Fail("daemon.socket", "is longer than a Unix socket path may be (107 bytes)");
+  }
+  if (c.state_dir.empty() || c.state_dir[0] != '/') {
+    r.Fail("daemon.state_dir", "must be an absolute path");
+  }
+  if (!c.socket_group.empty() && !ResolveGroup(c.socket_group, &c.socket_gid)) {
+    r.Fail("daemon.socket_group", absl::StrCat("no group named \"", c.socket_group, "\""));
+  }
+  if (!c.server_url.empty()) {
+    auto url = ParseUrl(c.server_url);
+    if (!url.ok()) {
+      r.Fail("server.url", url.status().message());
+    } else if (url->scheme != "http" && url->scheme != "https") {
+      r.Fail("server.url", "must be an http:// or https:// URL");
+    } else if (!url->tls && !IsLoopbackHost(url->host) && !c.allow_insecure_http) {
+      r.Fail("server.url",
+             absl::StrCat("plain http to ", url->host,
+                          " is refused (not loopback); use https, or set "
+                          "server.allow_insecure_http = true if you really mean it"));
+    }
+  }
+  if (!c.ca_file.empty() && access(c.ca_file.c_str(), R_OK) != 0) {
+    r.Fail("server.ca_file", absl::StrCat("cannot read ", c.ca_file, ": ", std::strerror(errno)));
+  }
+  if (c.retry_max < c.retry_initial) {
+    r.Fail("session.retry_max_ms", "must not be smaller than session.retry_initial_ms");
+  }
+  c.operator_uids.clear();
+  for (size_t i = 0; i < c.operator_users.size(); ++i) {
+    uid_t uid = 0;
+    if (!ResolveUser(c.operator_users[i], &uid)) {
+      r.Fail(absl::StrCat("access.operator_users[", i, "]"),
+             absl::StrCat("no user named \"", c.operator_users[i], "\""));
+    }
+    c.operator_uids.push_back(uid);
+  }
+  c.operator_gids.clear();
+  for (size_t i = 0; i < c.operator_groups.size(); ++i) {
+    gid_t gid = 0;
+    if (!ResolveGroup(c.operator_groups[i], &gid)) {
+      r.Fail(absl::StrCat("access.operator_groups[", i, "]"),
+             absl::StrCat("no group named \"", c.operator_groups[i], "\""));
+    }
+    c.operator_gids.push_back(gid);
+  }
+}
+
+}  // namespace
+
+Config DefaultConfig() {
+  Config c;
+  if (geteuid() == 0) {
+    c.socket_path = "/run/callsd/callsd.sock";
+    c.state_dir = "/var/lib/callsd";
+  } else {
+    const std::string runtime = EnvOr("XDG_RUNTIME_DIR", absl::StrCat("/run/user/", geteuid()));
+    const std::string home = EnvOr("HOME", "/");
+    c.socket_path = absl::StrCat(runtime, "/callsd/callsd.sock");
+    c.state_dir = absl::StrCat(EnvOr("XDG_STATE_HOME", absl::StrCat(home, "/.local/state")),
+                               "/callsd");
+  }
+  return c;
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& path,
+                                  const std::vector<std::string>& overrides) {
+  Config config = DefaultConfig();
+  ASSIGN_OR_RETURN(TomlReader reader,
+                   path.empty() ? TomlReader::Parse("", "(defaults)") : TomlReader::ParseFile(path));
+  for (const std::string& text : overrides) {
+    ASSIGN_OR_RETURN(TomlReader extra, TomlReader::Parse(text, "--set"));
+    reader.Merge(extra);
+  }
+  Read(reader, config);
+  Validate(reader, config);
+  RETURN_IF_ERROR(reader.Finish());
+  return config;
+}
+
+}  // namespace callsd::daemon

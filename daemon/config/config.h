@@ -1,0 +1,62 @@
+// The daemon's configuration: defaults, the TOML file, command-line
+// overrides, validation. See config/callsd.conf for every key.
+#ifndef CALLSD_DAEMON_CONFIG_CONFIG_H_
+#define CALLSD_DAEMON_CONFIG_CONFIG_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace callsd::daemon {
+
+struct Config {
+  // [daemon]
+  std::string socket_path;   // daemon.socket
+  std::string socket_group;  // daemon.socket_group: name or number; "" keeps the daemon's gid
+  std::string state_dir;     // daemon.state_dir
+  int watcher_queue = 1024;  // daemon.watcher_queue: events a watcher may fall behind
+
+  // [server]
+  std::string server_url;           // server.url
+  std::string ca_file;              // server.ca_file: extra CA bundle (PEM)
+  bool allow_insecure_http = false; // server.allow_insecure_http: plain http to non-loopback hosts
+  absl::Duration request_timeout = absl::Seconds(10);  // server.request_timeout_ms
+
+  // [session]
+  absl::Duration token_refresh_lead = absl::Seconds(60);  // session.refresh_lead_s
+  absl::Duration retry_initial = absl::Seconds(1);        // session.retry_initial_ms
+  absl::Duration retry_max = absl::Seconds(60);           // session.retry_max_ms
+
+  // [access]
+  // "group": socket group members may use call control; "operators": only
+  // the admin tier may.
+  std::string control_tier = "group";            // access.control
+  std::vector<std::string> operator_users;       // access.operator_users (names or uids)
+  std::vector<std::string> operator_groups;      // access.operator_groups (names or gids)
+
+  // Resolved at load from the names above.
+  gid_t socket_gid = static_cast<gid_t>(-1);  // -1: keep the daemon's own
+  std::vector<uid_t> operator_uids;
+  std::vector<gid_t> operator_gids;
+};
+
+// Default paths: the system instance (root) uses /run/callsd and
+// /var/lib/callsd; any other user $XDG_RUNTIME_DIR/callsd and
+// $XDG_STATE_HOME/callsd (~/.local/state/callsd).
+Config DefaultConfig();
+
+// Builds the configuration: defaults, then `path`'s TOML (skipped when
+// empty), then each override (a TOML fragment such as
+// `server.url = "http://127.0.0.1:8080"`). INVALID_ARGUMENT with one line
+// naming the file and key for anything wrong, including unknown keys and
+// users/groups that do not exist.
+absl::StatusOr<Config> LoadConfig(const std::string& path,
+                                  const std::vector<std::string>& overrides);
+
+}  // namespace callsd::daemon
+
+#endif  // CALLSD_DAEMON_CONFIG_CONFIG_H_

@@ -1,0 +1,76 @@
+// What the domain tells the outside world. rpc/ turns these into
+// callsd.v1.Event for watchers; the domain includes no gRPC.
+#ifndef CALLSD_DAEMON_EVENTS_EVENTS_H_
+#define CALLSD_DAEMON_EVENTS_EVENTS_H_
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "daemon/store/state_store.h"
+
+namespace callsd::daemon {
+
+enum class SessionState {
+  kNotInitialized,
+  kLoggedOut,
+  kAuthenticating,
+  kAuthenticated,
+  kTokenRequired,
+};
+
+const char* SessionStateName(SessionState state);
+
+// The session as a reader sees it.
+struct SessionSnapshot {
+  std::string app_id;
+  SessionState state = SessionState::kNotInitialized;
+  std::string user_id;   // empty when nobody is logged in
+  std::string nickname;
+  std::optional<TokenKind> token_kind;
+  std::optional<absl::Time> token_expires_at;
+  // Why the session is not (yet) authenticated; OK otherwise.
+  absl::Status last_error;
+  std::optional<absl::Time> next_retry_at;
+};
+
+struct SessionStateChanged {
+  SessionState state;
+  SessionState previous;
+  std::string user_id;
+  std::string nickname;
+  absl::Status reason;  // OK unless a failure caused the change
+};
+
+struct SessionTokenWillExpire {
+  absl::Time expires_at;
+};
+
+struct SessionTokenRequired {
+  absl::Status reason;
+};
+
+struct AppChanged {
+  std::string app_id;
+  std::string previous_app_id;
+};
+
+using DomainEvent =
+    std::variant<SessionStateChanged, SessionTokenWillExpire, SessionTokenRequired, AppChanged>;
+
+// Where the domain sends events. Called on the engine sequence only.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // An event for every watcher, in order. Implies StateChanged().
+  virtual void Publish(DomainEvent event) = 0;
+  // Something a reader of the state can see changed without an event of
+  // its own (e.g. the next retry time).
+  virtual void StateChanged() = 0;
+};
+
+}  // namespace callsd::daemon
+
+#endif  // CALLSD_DAEMON_EVENTS_EVENTS_H_

@@ -1,0 +1,89 @@
+#include "daemon/rpc/event_bus.h"
+
+#include <algorithm>
+
+#include "daemon/rpc/proto_conversion.h"
+
+namespace callsd::daemon::rpc {
+
+EventBus::EventBus(const Clock& clock, StateBuilder builder)
+    : clock_(clock), builder_(std::move(builder)) {
+  RebuildState();
+}
+
+void EventBus::Publish(DomainEvent event) {
+  auto proto = std::make_shared<callsd::v1::Event>();
+  FillEvent(event, proto.get());
+  ToProto(clock_.Now(), proto->mutable_time());
+  {
+    absl::MutexLock lock(&mu_);
+    proto->set_seq(++seq_);
+  }
+  RebuildState();
+  Broadcast(std::move(proto));
+}
+
+void EventBus::StateChanged() { RebuildState(); }
+
+void EventBus::RebuildState() {
+  auto state = std::make_shared<callsd::v1::State>();
+  builder_(state.get());
+  absl::MutexLock lock(&mu_);
+  state->set_event_seq(seq_);
+  state_ = std::move(state);
+}
+
+void EventBus::Broadcast(EventPtr event) {
+  // A subscriber that refuses is dropped; the others are not held up.
+  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
+                                    [&](const std::shared_ptr<EventSubscriber>& s) {
+                                      return !s->Deliver(event);
+                                    }),
+                     subscribers_.end());
+  absl::MutexLock lock(&mu_);
+  subscriber_count_ = subscribers_.size();
+}
+
+void EventBus::Subscribe(std::shared_ptr<EventSubscriber> subscriber) {
+  if (!closed_.ok()) {
+    subscriber->Close(closed_);
+    return;
+  }
+  auto snapshot = std::make_shared<callsd::v1::Event>();
+  {
+    absl::MutexLock lock(&mu_);
+    *snapshot->mutable_snapshot() = *state_;
+    snapshot->set_seq(seq_);
+  }
+  ToProto(clock_.Now(), snapshot->mutable_time());
+  if (!subscriber->Deliver(std::move(snapshot))) return;
+  subscribers_.push_back(std::move(subscriber));
+  absl::MutexLock lock(&mu_);
+  subscriber_count_ = subscribers_.size();
+}
+
+void EventBus::CloseAll(const absl::Status& status) {
+  closed_ = status;
+  std::vector<std::shared_ptr<EventSubscriber>> subscribers;
+  subscribers.swap(subscribers_);
+  for (auto& s : subscribers) s->Close(status);
+  absl::MutexLock lock(&mu_);
+  subscriber_count_ = 0;
+}
+
+std::shared_ptr<const callsd::v1::State> EventBus::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+size_t EventBus::subscriber_count() const {
+  absl::MutexLock lock(&mu_);
+  return subscriber_count_;
+}
+
+uint64_t EventBus::last_seq() const {
+  absl::MutexLock lock(&mu_);
+  return seq_;
+}
+
+}  // namespace callsd::daemon::rpc

@@ -1,0 +1,82 @@
+// EventBus: fans the domain's events out to every watcher, in order, with
+// sequence numbers, and keeps the State that GetState answers with.
+//
+// Threading: Publish, StateChanged, Subscribe and CloseAll run on the engine
+// sequence; state() and the subscriber side are thread-safe. Delivery to a
+// subscriber never blocks the engine: a subscriber that falls more than its
+// queue limit behind is dropped (it is told why through Close).
+#ifndef CALLSD_DAEMON_RPC_EVENT_BUS_H_
+#define CALLSD_DAEMON_RPC_EVENT_BUS_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "callsd/v1/callsd.pb.h"
+#include "common/scheduler.h"
+#include "daemon/events/events.h"
+
+namespace callsd::daemon::rpc {
+
+using EventPtr = std::shared_ptr<const callsd::v1::Event>;
+
+class EventSubscriber {
+ public:
+  virtual ~EventSubscriber() = default;
+  // Takes the next event. Must not block. false: the subscriber is gone or
+  // overflowed (it closed itself) and the bus forgets it.
+  virtual bool Deliver(EventPtr event) = 0;
+  // The bus ends the stream with `status` (shutdown).
+  virtual void Close(const absl::Status& status) = 0;
+};
+
+class EventBus final : public EventSink {
+ public:
+  // Fills a State from the domain; runs on the engine sequence.
+  using StateBuilder = std::function<void(callsd::v1::State*)>;
+
+  EventBus(const Clock& clock, StateBuilder builder);
+
+  // EventSink (engine sequence).
+  void Publish(DomainEvent event) override;
+  void StateChanged() override;
+
+  // Engine sequence: delivers a snapshot (carrying the latest sequence
+  // number) to `subscriber`, then every later event.
+  void Subscribe(std::shared_ptr<EventSubscriber> subscriber);
+
+  // Engine sequence: closes every subscriber with `status` and refuses new
+  // ones the same way.
+  void CloseAll(const absl::Status& status);
+
+  // Thread-safe: the State as of the latest change (event_seq included).
+  std::shared_ptr<const callsd::v1::State> state() const;
+
+  // Thread-safe, for tests and metrics.
+  size_t subscriber_count() const;
+  uint64_t last_seq() const;
+
+ private:
+  void Broadcast(EventPtr event);
+  void RebuildState();
+
+  // Constant after construction.
+  const Clock& clock_;
+  const StateBuilder builder_;
+
+  // Engine sequence only.
+  std::vector<std::shared_ptr<EventSubscriber>> subscribers_;
+  absl::Status closed_;
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const callsd::v1::State> state_ ABSL_GUARDED_BY(mu_);
+  uint64_t seq_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t subscriber_count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace callsd::daemon::rpc
+
+#endif  // CALLSD_DAEMON_RPC_EVENT_BUS_H_

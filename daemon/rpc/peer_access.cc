@@ -1,0 +1,106 @@
+#include "daemon/rpc/peer_access.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+namespace callsd::daemon::rpc {
+
+bool PeerCredentials::InGroup(gid_t g) const {
+  return gid == g || std::find(groups.begin(), groups.end(), g) != groups.end();
+}
+
+absl::StatusOr<PeerCredentials> ReadPeerCredentials(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    return absl::InternalError(absl::StrCat("SO_PEERCRED: ", std::strerror(errno)));
+  }
+  PeerCredentials peer;
+  peer.pid = cred.pid;
+  peer.uid = cred.uid;
+  peer.gid = cred.gid;
+  std::vector<gid_t> groups(64);
+  for (int tries = 0; tries < 3; ++tries) {
+    socklen_t bytes = groups.size() * sizeof(gid_t);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &bytes) == 0) {
+      groups.resize(bytes / sizeof(gid_t));
+      peer.groups = std::move(groups);
+      break;
+    }
+    if (errno != ERANGE) break;  // old kernel: primary gid only
+    groups.resize(bytes / sizeof(gid_t) + 1);
+  }
+  return peer;
+}
+
+const char* TierName(Tier tier) {
+  switch (tier) {
+    case Tier::kRead: return "read";
+    case Tier::kControl: return "control";
+    case Tier::kAdmin: return "admin";
+  }
+  return "?";
+}
+
+bool AccessPolicy::IsAdmin(const PeerCredentials& peer) const {
+  if (peer.uid == 0 || peer.uid == daemon_uid) return true;
+  if (std::find(operator_uids.begin(), operator_uids.end(), peer.uid) != operator_uids.end()) {
+    return true;
+  }
+  for (gid_t g : operator_gids) {
+    if (peer.InGroup(g)) return true;
+  }
+  return false;
+}
+
+bool AccessPolicy::Allows(const PeerCredentials& peer, Tier tier) const {
+  if (IsAdmin(peer)) return true;
+  switch (tier) {
+    case Tier::kRead:
+      return peer.InGroup(socket_gid);
+    case Tier::kControl:
+      return !control_needs_admin && peer.InGroup(socket_gid);
+    case Tier::kAdmin:
+      return false;
+  }
+  return false;
+}
+
+absl::Status AccessPolicy::Check(const PeerCredentials& peer, Tier tier,
+                                 absl::string_view method) const {
+  if (Allows(peer, tier)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      method, " needs the ", TierName(tier), " tier; uid ", peer.uid,
+      tier == Tier::kAdmin || (tier == Tier::kControl && control_needs_admin)
+          ? " is not root, the daemon's user or a configured operator"
+          : absl::StrCat(" is not in the socket group (gid ", socket_gid, ")")));
+}
+
+void PeerRegistry::Record(int fd, PeerCredentials creds) {
+  absl::MutexLock lock(&mu_);
+  by_fd_[fd] = std::move(creds);
+}
+
+std::optional<PeerCredentials> PeerRegistry::Lookup(absl::string_view peer) const {
+  int fd = -1;
+  if (!absl::StartsWith(peer, "fd:") || !absl::SimpleAtoi(peer.substr(3), &fd)) {
+    return std::nullopt;
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = by_fd_.find(fd);
+  if (it == by_fd_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace callsd::daemon::rpc

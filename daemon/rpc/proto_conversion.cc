@@ -1,0 +1,75 @@
+#include "daemon/rpc/proto_conversion.h"
+
+#include "daemon/rpc/status_conversion.h"
+
+namespace callsd::daemon::rpc {
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  out->set_seconds(ns / 1'000'000'000);
+  out->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
+
+callsd::v1::SessionState ToProto(SessionState state) {
+  switch (state) {
+    case SessionState::kNotInitialized: return callsd::v1::SESSION_STATE_NOT_INITIALIZED;
+    case SessionState::kLoggedOut: return callsd::v1::SESSION_STATE_LOGGED_OUT;
+    case SessionState::kAuthenticating: return callsd::v1::SESSION_STATE_AUTHENTICATING;
+    case SessionState::kAuthenticated: return callsd::v1::SESSION_STATE_AUTHENTICATED;
+    case SessionState::kTokenRequired: return callsd::v1::SESSION_STATE_TOKEN_REQUIRED;
+  }
+  return callsd::v1::SESSION_STATE_UNSPECIFIED;
+}
+
+callsd::v1::TokenKind ToProto(TokenKind kind) {
+  return kind == TokenKind::kSessionToken ? callsd::v1::TOKEN_KIND_SESSION_TOKEN
+                                          : callsd::v1::TOKEN_KIND_ACCESS_TOKEN;
+}
+
+void FillSessionState(const SessionSnapshot& s, callsd::v1::State* out) {
+  out->set_app_id(s.app_id);
+  out->set_session_state(ToProto(s.state));
+  if (!s.user_id.empty()) {
+    out->mutable_user()->set_user_id(s.user_id);
+    out->mutable_user()->set_nickname(s.nickname);
+  }
+  if (s.token_kind) out->set_token_kind(ToProto(*s.token_kind));
+  if (s.token_expires_at) ToProto(*s.token_expires_at, out->mutable_token_expires_at());
+  if (!s.last_error.ok()) *out->mutable_last_error() = ToErrorInfo(s.last_error);
+  if (s.next_retry_at) ToProto(*s.next_retry_at, out->mutable_next_retry_at());
+}
+
+namespace {
+
+struct EventFiller {
+  callsd::v1::Event* out;
+
+  void operator()(const SessionStateChanged& e) const {
+    auto* m = out->mutable_session_state_changed();
+    m->set_state(ToProto(e.state));
+    m->set_previous(ToProto(e.previous));
+    if (!e.user_id.empty()) {
+      m->mutable_user()->set_user_id(e.user_id);
+      m->mutable_user()->set_nickname(e.nickname);
+    }
+    if (!e.reason.ok()) *m->mutable_reason() = ToErrorInfo(e.reason);
+  }
+  void operator()(const SessionTokenWillExpire& e) const {
+    ToProto(e.expires_at, out->mutable_session_token_will_expire()->mutable_expires_at());
+  }
+  void operator()(const SessionTokenRequired& e) const {
+    *out->mutable_session_token_required()->mutable_reason() = ToErrorInfo(e.reason);
+  }
+  void operator()(const AppChanged& e) const {
+    out->mutable_app_changed()->set_app_id(e.app_id);
+    out->mutable_app_changed()->set_previous_app_id(e.previous_app_id);
+  }
+};
+
+}  // namespace
+
+void FillEvent(const DomainEvent& event, callsd::v1::Event* out) {
+  std::visit(EventFiller{out}, event);
+}
+
+}  // namespace callsd::daemon::rpc

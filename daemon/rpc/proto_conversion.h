@@ -1,0 +1,24 @@
+// Domain values <-> callsd.v1 messages. Pure functions; no gRPC.
+#ifndef CALLSD_DAEMON_RPC_PROTO_CONVERSION_H_
+#define CALLSD_DAEMON_RPC_PROTO_CONVERSION_H_
+
+#include "absl/time/time.h"
+#include "callsd/v1/callsd.pb.h"
+#include "daemon/events/events.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace callsd::daemon::rpc {
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out);
+callsd::v1::SessionState ToProto(SessionState state);
+callsd::v1::TokenKind ToProto(TokenKind kind);
+
+// Fills the session part of `out` (app, state, user, token, errors).
+void FillSessionState(const SessionSnapshot& snapshot, callsd::v1::State* out);
+
+// The event payload of a domain event (seq and time are the bus's).
+void FillEvent(const DomainEvent& event, callsd::v1::Event* out);
+
+}  // namespace callsd::daemon::rpc
+
+#endif  // CALLSD_DAEMON_RPC_PROTO_CONVERSION_H_

@@ -1,0 +1,57 @@
+#include "daemon/rpc/validation.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/calls_error.h"
+#include "google/protobuf/stubs/common.h"
+
+namespace callsd::daemon::rpc {
+namespace {
+
+bool IsValidUtf8(absl::string_view s) {
+  return google::protobuf::internal::IsStructurallyValidUTF8(s.data(), static_cast<int>(s.size()));
+}
+
+}  // namespace
+
+absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max_bytes) {
+  if (value.empty()) return InvalidField(field, "must not be empty");
+  if (value.size() > max_bytes) {
+    return InvalidField(field, absl::StrCat("is ", value.size(), " bytes; at most ", max_bytes,
+                                            " are allowed"));
+  }
+  if (!IsValidUtf8(value)) return InvalidField(field, "is not valid UTF-8");
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) return InvalidField(field, "contains a control character");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateToken(absl::string_view field, absl::string_view value) {
+  if (absl::Status s = ValidateText(field, value, kMaxTokenBytes); !s.ok()) return s;
+  for (unsigned char c : value) {
+    if (c == ' ') return InvalidField(field, "contains whitespace");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const callsd::v1::InitRequest& request) {
+  return ValidateText("app_id", request.app_id(), kMaxIdBytes);
+}
+
+absl::Status Validate(const callsd::v1::AuthenticateRequest& request) {
+  if (absl::Status s = ValidateText("user_id", request.user_id(), kMaxIdBytes); !s.ok()) return s;
+  if (request.token_kind() != callsd::v1::TOKEN_KIND_ACCESS_TOKEN &&
+      request.token_kind() != callsd::v1::TOKEN_KIND_SESSION_TOKEN) {
+    return InvalidField("token_kind",
+                        absl::StrCat("must be TOKEN_KIND_ACCESS_TOKEN or "
+                                     "TOKEN_KIND_SESSION_TOKEN, got ",
+                                     request.token_kind()));
+  }
+  return ValidateToken("token", request.token());
+}
+
+absl::Status Validate(const callsd::v1::RefreshSessionTokenRequest& request) {
+  return ValidateToken("token", request.token());
+}
+
+}  // namespace callsd::daemon::rpc

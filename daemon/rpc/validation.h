@@ -1,0 +1,27 @@
+// Checks of client requests before they reach the domain. Each returns OK or
+// INVALID_ARGUMENT naming the field ("user_id: must not be empty").
+#ifndef CALLSD_DAEMON_RPC_VALIDATION_H_
+#define CALLSD_DAEMON_RPC_VALIDATION_H_
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "callsd/v1/callsd.pb.h"
+
+namespace callsd::daemon::rpc {
+
+inline constexpr size_t kMaxIdBytes = 256;       // app ids, user ids
+inline constexpr size_t kMaxTokenBytes = 4096;   // access and session tokens
+inline constexpr size_t kMaxPushTokenBytes = 1000;
+
+// Non-empty, at most `max_bytes`, valid UTF-8 without control characters.
+absl::Status ValidateText(absl::string_view field, absl::string_view value, size_t max_bytes);
+// Like ValidateText, and no whitespace at all (tokens are opaque words).
+absl::Status ValidateToken(absl::string_view field, absl::string_view value);
+
+absl::Status Validate(const callsd::v1::InitRequest& request);
+absl::Status Validate(const callsd::v1::AuthenticateRequest& request);
+absl::Status Validate(const callsd::v1::RefreshSessionTokenRequest& request);
+
+}  // namespace callsd::daemon::rpc
+
+#endif  // CALLSD_DAEMON_RPC_VALIDATION_H_

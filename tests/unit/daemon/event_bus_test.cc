@@ -1,0 +1,106 @@
+// EventBus: snapshot first, sequence numbers, order, dropping a subscriber
+// that refuses, closing everyone.
+#include "daemon/rpc/event_bus.h"
+
+#include "common/testing/simulated_scheduler.h"
+#include "gtest/gtest.h"
+
+namespace callsd::daemon::rpc {
+namespace {
+
+class FakeSubscriber final : public EventSubscriber {
+ public:
+  explicit FakeSubscriber(size_t capacity = 1000) : capacity_(capacity) {}
+  bool Deliver(EventPtr event) override {
+    if (events.size() >= capacity_) {
+      overflowed = true;
+      return false;
+    }
+    events.push_back(*event);
+    return true;
+  }
+  void Close(const absl::Status& status) override { closed = status; }
+
+  std::vector<callsd::v1::Event> events;
+  absl::Status closed;
+  bool overflowed = false;
+
+ private:
+  size_t capacity_;
+};
+
+SessionStateChanged Change(SessionState to, SessionState from) {
+  return SessionStateChanged{to, from, "alice", "Alice", absl::OkStatus()};
+}
+
+TEST(EventBusTest, SnapshotFirstThenEventsInOrderWithSequenceNumbers) {
+  ::callsd::testing::SimulatedClock clock;
+  SessionState current = SessionState::kLoggedOut;
+  EventBus bus(clock, [&](callsd::v1::State* s) {
+    s->set_session_state(current == SessionState::kAuthenticated
+                             ? callsd::v1::SESSION_STATE_AUTHENTICATED
+                             : callsd::v1::SESSION_STATE_LOGGED_OUT);
+  });
+  current = SessionState::kAuthenticating;
+  bus.Publish(Change(SessionState::kAuthenticating, SessionState::kLoggedOut));
+
+  auto early = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(early);
+  ASSERT_EQ(early->events.size(), 1u);
+  EXPECT_TRUE(early->events[0].has_snapshot());
+  EXPECT_EQ(early->events[0].seq(), 1u);
+  EXPECT_EQ(early->events[0].snapshot().event_seq(), 1u);
+
+  current = SessionState::kAuthenticated;
+  bus.Publish(Change(SessionState::kAuthenticated, SessionState::kAuthenticating));
+  bus.Publish(SessionTokenWillExpire{clock.Now()});
+  ASSERT_EQ(early->events.size(), 3u);
+  EXPECT_EQ(early->events[1].seq(), 2u);
+  EXPECT_EQ(early->events[1].session_state_changed().state(),
+            callsd::v1::SESSION_STATE_AUTHENTICATED);
+  EXPECT_EQ(early->events[1].session_state_changed().user().user_id(), "alice");
+  EXPECT_EQ(early->events[2].seq(), 3u);
+  EXPECT_TRUE(early->events[2].has_session_token_will_expire());
+
+  // GetState's view follows every change.
+  EXPECT_EQ(bus.state()->session_state(), callsd::v1::SESSION_STATE_AUTHENTICATED);
+  EXPECT_EQ(bus.state()->event_seq(), 3u);
+
+  auto late = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(late);
+  ASSERT_EQ(late->events.size(), 1u);
+  EXPECT_EQ(late->events[0].seq(), 3u);
+  EXPECT_EQ(late->events[0].snapshot().session_state(), callsd::v1::SESSION_STATE_AUTHENTICATED);
+}
+
+TEST(EventBusTest, ARefusingSubscriberIsDroppedWithoutHoldingUpOthers) {
+  ::callsd::testing::SimulatedClock clock;
+  EventBus bus(clock, [](callsd::v1::State*) {});
+  auto slow = std::make_shared<FakeSubscriber>(/*capacity=*/3);
+  auto fast = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(slow);
+  bus.Subscribe(fast);
+  EXPECT_EQ(bus.subscriber_count(), 2u);
+  for (int i = 0; i < 10; ++i) bus.Publish(AppChanged{"a", "b"});
+  EXPECT_TRUE(slow->overflowed);
+  EXPECT_EQ(slow->events.size(), 3u);
+  EXPECT_EQ(fast->events.size(), 11u);
+  EXPECT_EQ(bus.subscriber_count(), 1u);
+}
+
+TEST(EventBusTest, CloseAllEndsEveryoneAndRefusesNewSubscribers) {
+  ::callsd::testing::SimulatedClock clock;
+  EventBus bus(clock, [](callsd::v1::State*) {});
+  auto a = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(a);
+  bus.CloseAll(absl::UnavailableError("shutting down"));
+  EXPECT_EQ(a->closed.code(), absl::StatusCode::kUnavailable);
+  auto b = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(b);
+  EXPECT_EQ(b->closed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(b->events.empty());
+  EXPECT_EQ(bus.subscriber_count(), 0u);
+}
+
+}  // namespace
+}  // namespace callsd::daemon::rpc

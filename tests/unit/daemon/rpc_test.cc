@@ -1,0 +1,138 @@
+// rpc/ pieces without sockets: request validation, status translation with
+// the ErrorInfo detail, and the access tiers.
+#include "callsd/v1/callsd.pb.h"
+#include "common/calls_error.h"
+#include "daemon/rpc/peer_access.h"
+#include "daemon/rpc/status_conversion.h"
+#include "daemon/rpc/validation.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace callsd::daemon::rpc {
+namespace {
+
+using ::testing::HasSubstr;
+
+void ExpectInvalid(const absl::Status& status, const std::string& field) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_EQ(GetErrorField(status), field) << status;
+  EXPECT_THAT(status.message(), HasSubstr(field));
+}
+
+TEST(ValidationTest, AuthenticateFields) {
+  callsd::v1::AuthenticateRequest request;
+  request.set_user_id("alice");
+  request.set_token_kind(callsd::v1::TOKEN_KIND_ACCESS_TOKEN);
+  request.set_token("abc");
+  EXPECT_TRUE(Validate(request).ok());
+
+  auto bad = request;
+  bad.set_user_id("");
+  ExpectInvalid(Validate(bad), "user_id");
+  bad = request;
+  bad.set_user_id(std::string(257, 'a'));
+  ExpectInvalid(Validate(bad), "user_id");
+  bad = request;
+  bad.set_user_id(std::string(256, 'a'));
+  EXPECT_TRUE(Validate(bad).ok()) << "256 bytes is the limit, not over it";
+  bad = request;
+  bad.set_user_id("al\xffice");
+  ExpectInvalid(Validate(bad), "user_id");
+  bad = request;
+  bad.set_user_id("al\nice");
+  ExpectInvalid(Validate(bad), "user_id");
+  bad = request;
+  bad.set_token(std::string(4097, 't'));
+  ExpectInvalid(Validate(bad), "token");
+  bad = request;
+  bad.set_token("");
+  ExpectInvalid(Validate(bad), "token");
+  bad = request;
+  bad.set_token("two words");
+  ExpectInvalid(Validate(bad), "token");
+  bad = request;
+  bad.set_token_kind(static_cast<callsd::v1::TokenKind>(7));
+  ExpectInvalid(Validate(bad), "token_kind");
+  bad = request;
+  bad.set_token_kind(callsd::v1::TOKEN_KIND_UNSPECIFIED);
+  ExpectInvalid(Validate(bad), "token_kind");
+}
+
+TEST(ValidationTest, InitAndRefresh) {
+  callsd::v1::InitRequest init;
+  ExpectInvalid(Validate(init), "app_id");
+  init.set_app_id("demo-app");
+  EXPECT_TRUE(Validate(init).ok());
+  callsd::v1::RefreshSessionTokenRequest refresh;
+  ExpectInvalid(Validate(refresh), "token");
+}
+
+TEST(StatusConversionTest, CarriesErrorInfoInDetails) {
+  absl::Status status = CallsError(absl::StatusCode::kFailedPrecondition, kCodeNotInitialized,
+                                   "not initialized", "", "run callsctl init APP_ID");
+  grpc::Status grpc_status = ToGrpcStatus(status);
+  EXPECT_EQ(grpc_status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(grpc_status.error_message(), "not initialized");
+  callsd::v1::RpcStatus rich;
+  ASSERT_TRUE(rich.ParseFromString(grpc_status.error_details()));
+  EXPECT_EQ(rich.code(), static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+  ASSERT_EQ(rich.details_size(), 1);
+  callsd::v1::ErrorInfo info;
+  ASSERT_TRUE(rich.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.calls_code(), kCodeNotInitialized);
+  EXPECT_EQ(info.hint(), "run callsctl init APP_ID");
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+TEST(AccessPolicyTest, Tiers) {
+  AccessPolicy policy;
+  policy.daemon_uid = 500;
+  policy.socket_gid = 4242;
+  policy.operator_uids = {1001};
+  policy.operator_gids = {4343};
+
+  PeerCredentials root{1, 0, 0, {}};
+  PeerCredentials self{1, 500, 500, {}};
+  PeerCredentials member{1, 1000, 1000, {4242}};
+  PeerCredentials primary_member{1, 1002, 4242, {}};
+  PeerCredentials operator_user{1, 1001, 1001, {}};
+  PeerCredentials operator_group{1, 1003, 1003, {4343}};
+  PeerCredentials stranger{1, 1004, 1004, {100}};
+
+  for (const auto* admin : {&root, &self, &operator_user, &operator_group}) {
+    EXPECT_TRUE(policy.Allows(*admin, Tier::kAdmin)) << admin->uid;
+    EXPECT_TRUE(policy.Allows(*admin, Tier::kRead)) << admin->uid;
+  }
+  for (const auto* m : {&member, &primary_member}) {
+    EXPECT_TRUE(policy.Allows(*m, Tier::kRead));
+    EXPECT_TRUE(policy.Allows(*m, Tier::kControl));
+    EXPECT_FALSE(policy.Allows(*m, Tier::kAdmin));
+  }
+  EXPECT_FALSE(policy.Allows(stranger, Tier::kRead));
+
+  absl::Status denied = policy.Check(member, Tier::kAdmin, "Authenticate");
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.message(), HasSubstr("Authenticate needs the admin tier"));
+  EXPECT_THAT(denied.message(), HasSubstr("uid 1000"));
+
+  policy.control_needs_admin = true;
+  EXPECT_FALSE(policy.Allows(member, Tier::kControl));
+  EXPECT_TRUE(policy.Allows(member, Tier::kRead));
+  EXPECT_TRUE(policy.Allows(operator_group, Tier::kControl));
+}
+
+TEST(PeerRegistryTest, LooksUpByFdPeerString) {
+  PeerRegistry peers;
+  peers.Record(7, PeerCredentials{42, 1000, 1000, {}});
+  auto found = peers.Lookup("fd:7");
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->pid, 42);
+  EXPECT_FALSE(peers.Lookup("fd:8").has_value());
+  EXPECT_FALSE(peers.Lookup("unix:/x").has_value());
+  EXPECT_FALSE(peers.Lookup("fd:").has_value());
+  peers.Record(7, PeerCredentials{43, 0, 0, {}});
+  EXPECT_EQ(peers.Lookup("fd:7")->pid, 43) << "a reused fd gets the new connection's peer";
+}
+
+}  // namespace
+}  // namespace callsd::daemon::rpc
