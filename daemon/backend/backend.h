@@ -5,6 +5,8 @@
 // the call. Failures:
 //   UNAVAILABLE  the server could not be reached, timed out, answered 5xx,
 //                garbage or a truncated body (retry later);
+//   INVALID_ARGUMENT  the request could not be formed (an empty push token,
+//                a control character in a header value): nothing was sent;
 //   otherwise    the server's error body: the status code that its Calls code
 //                maps to (StatusCodeForServerCode) with the code attached
 //                (GetCallsCode) and the server's message.
