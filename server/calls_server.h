@@ -1,0 +1,68 @@
+// CallsServer: owns calls-server's components and starts and stops them in
+// order (configuration, store, demo setup, API, HTTP transport).
+#ifndef CALLSD_SERVER_CALLS_SERVER_H_
+#define CALLSD_SERVER_CALLS_SERVER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/scheduler.h"
+#include "server/app_registry.h"
+#include "server/http/api.h"
+#include "server/http/lws_http_server.h"
+#include "server/store/store.h"
+
+namespace callsd::server {
+
+// What the command line says; unset values come from the config file, then
+// from the defaults.
+struct ServerOptions {
+  std::string config_path;                // --config; "" for none
+  std::optional<std::string> listen;      // --listen
+  std::optional<int> port;                // --port (0: ephemeral)
+  std::string port_file;                  // --port_file; "" for none
+  std::optional<std::string> db_path;     // --db
+  std::string demo_dir;                   // --demo_dir; "" for none
+};
+
+class CallsServer {
+ public:
+  // Loads the configuration, opens the store, sets up the demo, binds the
+  // port and writes the port file. The error names what failed (the config
+  // file and key, the database file, the address); the caller prints it.
+  // `clock` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<CallsServer>> Start(const ServerOptions& options,
+                                                            const Clock& clock);
+
+  ~CallsServer();
+
+  // The port the HTTP server listens on.
+  int port() const { return http_->port(); }
+
+  // Serves on the calling thread until RequestStop().
+  absl::Status Run() { return http_->Run(); }
+
+  // Thread-safe; Run() returns soon after.
+  void RequestStop() { http_->Stop(); }
+
+ private:
+  CallsServer() = default;
+
+  // Destroyed in reverse order: transport, API, store.
+  std::unique_ptr<AppRegistry> apps_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<LwsHttpServer> http_;
+};
+
+// main() of calls-server after flag parsing: starts, serves until SIGTERM or
+// SIGINT, stops. Returns the process exit code (0 after a clean shutdown, 1
+// when starting or serving failed, with one line on stderr saying why).
+int RunCallsServer(const ServerOptions& options);
+
+}  // namespace callsd::server
+
+#endif  // CALLSD_SERVER_CALLS_SERVER_H_

@@ -1,0 +1,39 @@
+// calls-server: the reference Calls backend. Flags only; see calls_server.h.
+#include <optional>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "glog/logging.h"
+#include "server/calls_server.h"
+
+ABSL_FLAG(std::string, config, "", "Configuration file (TOML), see config/calls-server.conf");
+ABSL_FLAG(std::optional<std::string>, listen, std::nullopt,
+          "IP address to listen on (default: the config's, else 127.0.0.1)");
+ABSL_FLAG(std::optional<int>, port, std::nullopt,
+          "Port to listen on; 0 for an ephemeral port (default: the config's, else 8080)");
+ABSL_FLAG(std::string, port_file, "",
+          "Write the bound port to this file (atomically) once listening");
+ABSL_FLAG(std::optional<std::string>, db, std::nullopt,
+          "SQLite database file (default: the config's `database`, else DEMO_DIR/calls-server.db)");
+ABSL_FLAG(std::string, demo_dir, "",
+          "Set up app demo-app and users alice and bob, with their secrets in this folder");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "calls-server --config FILE | --demo_dir DIR [--port N] [--port_file FILE] [--db FILE]\n"
+      "Request logging: GLOG_v=1.");
+  absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+
+  callsd::server::ServerOptions options;
+  options.config_path = absl::GetFlag(FLAGS_config);
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.db_path = absl::GetFlag(FLAGS_db);
+  options.demo_dir = absl::GetFlag(FLAGS_demo_dir);
+  return callsd::server::RunCallsServer(options);
+}
