@@ -1,0 +1,520 @@
+#include "client-lib/callsctl/args.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace callsd::ctl {
+namespace {
+
+struct OptionSpec {
+  absl::string_view name;        // Without the dashes.
+  absl::string_view value_name;  // Empty: a flag.
+  absl::string_view help;
+};
+
+struct CommandSpec {
+  Command command;
+  absl::string_view name;  // "push register"
+  std::vector<absl::string_view> positionals;
+  absl::string_view usage_args;
+  absl::string_view summary;
+  absl::string_view description;
+  std::vector<absl::string_view> options;  // Names into kCommandOptions.
+};
+
+const std::vector<OptionSpec>& GlobalOptionSpecs() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {"socket", "PATH",
+       "the daemon's socket (default: $CALLSD_SOCKET, else /run/callsd/callsd.sock when it "
+       "exists, else $XDG_RUNTIME_DIR/callsd/callsd.sock)"},
+      {"json", "", "print the response (or each event) as JSON instead of text"},
+      {"timeout", "SECONDS", "give up on a call after SECONDS (default 30)"},
+      {"help", "", "show the help of callsctl or of the command"},
+  };
+  return *specs;
+}
+
+const std::vector<OptionSpec>& CommandOptionSpecs() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {"token-file", "FILE",
+       "read the token from FILE (trailing whitespace and newlines are stripped)"},
+      {"token-stdin", "", "read the token from standard input"},
+      {"session-token", "",
+       "the token is a session token (it expires; renew it with refresh-token) rather than "
+       "an access token"},
+      {"keep-push-tokens", "", "leave this device's push tokens registered on the server"},
+      {"unique", "", "remove the user's other tokens of this type on the server (all devices)"},
+  };
+  return *specs;
+}
+
+const std::vector<CommandSpec>& CommandSpecs() {
+  static const auto* specs = new std::vector<CommandSpec>{
+      {Command::kStatus, "status", {}, "", "show the session state",
+       "Shows the daemon's state: APP_ID, session state, user, token kind and expiry, the "
+       "last error and the next retry. With --json, prints the State message.",
+       {}},
+      {Command::kInit, "init", {"APP_ID"}, "APP_ID", "set the APP_ID",
+       "Initializes the daemon with APP_ID. The same APP_ID again changes nothing; a "
+       "different APP_ID ends every call and clears the user, session, push tokens and logs "
+       "of the old one.",
+       {}},
+      {Command::kLogin, "login", {"USER"}, "USER (--token-file FILE | --token-stdin) [--session-token]",
+       "authenticate a user",
+       "Authenticates USER with an access token (default) or a session token. The token "
+       "is read from a file or from standard input, never from the command line, and is "
+       "never printed. The daemon keeps the session and re-authenticates by itself after a "
+       "restart.",
+       {"token-file", "token-stdin", "session-token"}},
+      {Command::kLogout, "logout", {}, "[--keep-push-tokens]", "end the session",
+       "Ends the session: ends current calls, unregisters this device's push tokens (unless "
+       "--keep-push-tokens) and forgets the user. What the server could not be told yet is "
+       "retried in the background.",
+       {"keep-push-tokens"}},
+      {Command::kRefreshToken, "refresh-token", {}, "(--token-file FILE | --token-stdin)",
+       "hand over a new session token",
+       "Gives the daemon a new session token for the logged-in user (the answer to "
+       "session_token_will_expire or session_token_required events).",
+       {"token-file", "token-stdin"}},
+      {Command::kWatch, "watch", {}, "", "print events as they happen",
+       "Prints one line per event (time, sequence number, kind, details), starting with a "
+       "snapshot of the state. With --json, prints one JSON object per line. Runs until "
+       "Ctrl-C (exit status 0) or until the daemon ends the stream (exit status 1 when it "
+       "ends with an error).",
+       {}},
+      {Command::kPushRegister, "push register", {"TYPE", "URL"}, "voip|remote URL [--unique]",
+       "register a push token",
+       "Registers the push endpoint URL as this device's voip token (incoming calls) or "
+       "remote token (other notifications). The daemon keeps it and sends it to the server "
+       "now and after every authentication.",
+       {"unique"}},
+      {Command::kPushUnregister, "push unregister", {"TYPE", "URL"}, "voip|remote URL",
+       "unregister a push token", "Unregisters the voip or remote push token URL.", {}},
+      {Command::kPushUnregisterAll, "push unregister-all", {"TYPE"}, "voip|remote",
+       "unregister all push tokens of a type",
+       "Unregisters all of the user's voip (or remote) push tokens on the server, those of "
+       "other devices included.",
+       {}},
+      {Command::kPushList, "push list", {}, "", "list the push tokens",
+       "Lists this device's push tokens with their server state.", {}},
+      {Command::kHelp, "help", {}, "[COMMAND]", "show help",
+       "Shows the help of callsctl, or of COMMAND (e.g. callsctl help push register).", {}},
+  };
+  return *specs;
+}
+
+const CommandSpec* FindCommand(absl::string_view name) {
+  for (const CommandSpec& spec : CommandSpecs()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+const OptionSpec* FindOption(const std::vector<OptionSpec>& specs, absl::string_view name) {
+  for (const OptionSpec& spec : specs) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string PushSubcommands() {
+  std::vector<std::string> names;
+  for (const CommandSpec& spec : CommandSpecs()) {
+    if (absl::StartsWith(spec.name, "push ")) names.emplace_back(spec.name.substr(5));
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+// Word-wraps `text` to kWidth columns; lines after the first are indented
+// by `indent` spaces (the first line starts at column `first_column`).
+constexpr size_t kWidth = 79;
+std::string Wrap(absl::string_view text, size_t first_column, size_t indent) {
+  std::string out;
+  size_t column = first_column;
+  bool line_start = true;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (!line_start && column + 1 + word.size() > kWidth) {
+      absl::StrAppend(&out, "\n", std::string(indent, ' '));
+      column = indent;
+      line_start = true;
+    }
+    if (!line_start) {
+      out.push_back(' ');
+      ++column;
+    }
+    absl::StrAppend(&out, word);
+    column += word.size();
+    line_start = false;
+  }
+  return out;
+}
+
+std::string OptionLabel(const OptionSpec& spec) {
+  std::string label = absl::StrCat("--", spec.name);
+  if (!spec.value_name.empty()) absl::StrAppend(&label, " ", spec.value_name);
+  if (spec.name == "help") absl::StrAppend(&label, ", -h");
+  return label;
+}
+
+void AppendOptionTable(std::string* out, const std::vector<const OptionSpec*>& options) {
+  size_t width = 0;
+  for (const OptionSpec* spec : options) width = std::max(width, OptionLabel(*spec).size());
+  for (const OptionSpec* spec : options) {
+    absl::StrAppendFormat(out, "  %-*s  %s\n", static_cast<int>(width), OptionLabel(*spec),
+                          Wrap(spec->help, width + 4, width + 4));
+  }
+}
+
+constexpr absl::string_view kGlobalUsage =
+    "usage: callsctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]";
+
+std::string OverviewHelp() {
+  std::string out = absl::StrCat(
+      kGlobalUsage, "\n\nControls callsd, the Calls session daemon, over its Unix socket.\n\n",
+      "commands:\n");
+  size_t width = 0;
+  std::vector<std::pair<std::string, absl::string_view>> rows;
+  for (const CommandSpec& spec : CommandSpecs()) {
+    std::string left = std::string(spec.name);
+    if (!spec.usage_args.empty() && spec.positionals.size() + spec.options.size() > 0) {
+      // Show positionals only; options are in the command's help.
+      std::vector<std::string> parts;
+      for (absl::string_view p : spec.positionals) parts.emplace_back(p);
+      if (!parts.empty()) absl::StrAppend(&left, " ", absl::StrJoin(parts, " "));
+    } else if (spec.command == Command::kHelp) {
+      absl::StrAppend(&left, " [COMMAND]");
+    }
+    width = std::max(width, left.size());
+    rows.emplace_back(std::move(left), spec.summary);
+  }
+  for (const auto& [left, summary] : rows) {
+    absl::StrAppendFormat(&out, "  %-*s  %s\n", static_cast<int>(width), left, summary);
+  }
+  absl::StrAppend(&out, "\nglobal options:\n");
+  std::vector<const OptionSpec*> globals;
+  for (const OptionSpec& spec : GlobalOptionSpecs()) globals.push_back(&spec);
+  AppendOptionTable(&out, globals);
+  absl::StrAppend(&out, "\n",
+                  Wrap("Run 'callsctl help COMMAND' (or 'callsctl COMMAND --help') for a "
+                       "command's arguments and options.",
+                       0, 0),
+                  "\n",
+                  Wrap("Exit status: 0 success, 1 error from callsd or the connection, 2 usage "
+                       "error.",
+                       0, 0),
+                  "\n");
+  return out;
+}
+
+std::string PushHelp() {
+  std::string out = "usage: callsctl push SUBCOMMAND [ARGS]\n\nManages this device's push tokens "
+                    "(push endpoint URLs).\n\nsubcommands:\n";
+  size_t width = 0;
+  for (const CommandSpec& spec : CommandSpecs()) {
+    if (absl::StartsWith(spec.name, "push ")) {
+      width = std::max(width, spec.name.size() + 1 + spec.usage_args.size());
+    }
+  }
+  for (const CommandSpec& spec : CommandSpecs()) {
+    if (!absl::StartsWith(spec.name, "push ")) continue;
+    std::string left = spec.usage_args.empty() ? std::string(spec.name)
+                                               : absl::StrCat(spec.name, " ", spec.usage_args);
+    absl::StrAppendFormat(&out, "  %-*s  %s\n", static_cast<int>(width), left, spec.summary);
+  }
+  absl::StrAppend(&out, "\nRun 'callsctl help push SUBCOMMAND' for details.\n");
+  return out;
+}
+
+std::string UsageFooter(absl::string_view topic) {
+  return absl::StrCat(UsageLine(topic), "\nRun 'callsctl help",
+                      topic.empty() ? "" : absl::StrCat(" ", topic), "' for more.");
+}
+
+// Arguments sorted into words and options, before the command is known.
+struct Scan {
+  std::vector<std::string> words;
+  std::vector<std::pair<const OptionSpec*, std::string>> options;  // Spec, value.
+  bool help = false;
+  std::string error;  // The first problem.
+};
+
+Scan ScanArgs(const std::vector<std::string>& args) {
+  Scan scan;
+  auto fail = [&scan](std::string message) {
+    if (scan.error.empty()) scan.error = std::move(message);
+  };
+  bool options_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (options_done || arg.size() < 2 || arg[0] != '-') {
+      scan.words.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      scan.help = true;
+      continue;
+    }
+    if (!absl::StartsWith(arg, "--")) {
+      fail(absl::StrCat("unknown option '", arg, "'"));
+      continue;
+    }
+    absl::string_view body = absl::string_view(arg).substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = body.find('='); eq != absl::string_view::npos) {
+      value = std::string(body.substr(eq + 1));
+      body = body.substr(0, eq);
+    }
+    const OptionSpec* spec = FindOption(GlobalOptionSpecs(), body);
+    if (spec == nullptr) spec = FindOption(CommandOptionSpecs(), body);
+    if (spec == nullptr) {
+      fail(absl::StrCat("unknown option '--", body, "'"));
+      continue;
+    }
+    if (spec->name == "help") {
+      if (value.has_value()) fail("option '--help' takes no value");
+      scan.help = true;
+      continue;
+    }
+    if (spec->value_name.empty()) {
+      if (value.has_value()) fail(absl::StrCat("option '--", spec->name, "' takes no value"));
+      scan.options.emplace_back(spec, "");
+      continue;
+    }
+    if (!value.has_value()) {
+      if (i + 1 >= args.size()) {
+        fail(absl::StrCat("option '--", spec->name, "' needs a value (", spec->value_name, ")"));
+        continue;
+      }
+      value = args[++i];
+    }
+    scan.options.emplace_back(spec, *std::move(value));
+  }
+  return scan;
+}
+
+std::optional<callsd::v1::PushTokenType> ParsePushType(absl::string_view text) {
+  std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "voip") return callsd::v1::PUSH_TOKEN_TYPE_VOIP;
+  if (lower == "remote") return callsd::v1::PUSH_TOKEN_TYPE_REMOTE;
+  return std::nullopt;
+}
+
+ParseResult Fail(absl::string_view topic, std::string message) {
+  ParseResult result;
+  result.error = topic.empty() ? std::move(message) : absl::StrCat(topic, ": ", message);
+  result.usage = UsageFooter(topic);
+  return result;
+}
+
+ParseResult Success(Invocation invocation) {
+  ParseResult result;
+  result.invocation = std::move(invocation);
+  return result;
+}
+
+// Resolves the help topic named by `words` ("", "login", "push", "push
+// register"); nullopt when unknown.
+std::optional<std::string> ResolveTopic(const std::vector<std::string>& words) {
+  std::string topic = absl::StrJoin(words, " ");
+  if (topic.empty() || topic == "push" || FindCommand(topic) != nullptr) return topic;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string UsageLine(absl::string_view topic) {
+  if (topic.empty()) return std::string(kGlobalUsage);
+  if (topic == "push") return "usage: callsctl push SUBCOMMAND [ARGS] (SUBCOMMAND: " +
+                              PushSubcommands() + ")";
+  const CommandSpec* spec = FindCommand(topic);
+  if (spec == nullptr) return std::string(kGlobalUsage);
+  return spec->usage_args.empty() ? absl::StrCat("usage: callsctl ", spec->name)
+                                  : absl::StrCat("usage: callsctl ", spec->name, " ",
+                                                 spec->usage_args);
+}
+
+std::string HelpText(absl::string_view topic) {
+  if (topic == "push") return PushHelp();
+  const CommandSpec* spec = topic.empty() ? nullptr : FindCommand(topic);
+  if (spec == nullptr) return OverviewHelp();
+  std::string out = absl::StrCat(UsageLine(topic), "\n\n", Wrap(spec->description, 0, 0), "\n");
+  if (!spec->options.empty()) {
+    absl::StrAppend(&out, "\noptions:\n");
+    std::vector<const OptionSpec*> options;
+    for (absl::string_view name : spec->options) {
+      options.push_back(FindOption(CommandOptionSpecs(), name));
+    }
+    AppendOptionTable(&out, options);
+  }
+  if (spec->command != Command::kHelp) {
+    absl::StrAppend(&out, "\n",
+                    Wrap("Global options (--socket PATH, --json, --timeout SECONDS) apply too: "
+                         "see 'callsctl help'.",
+                         0, 0),
+                    "\n");
+  }
+  return out;
+}
+
+ParseResult ParseArgs(const std::vector<std::string>& args) {
+  Scan scan = ScanArgs(args);
+
+  // Which command? "push" takes a subcommand word.
+  const CommandSpec* spec = nullptr;
+  std::string command_error;
+  size_t command_words = 0;
+  if (!scan.words.empty()) {
+    const std::string& first = scan.words[0];
+    if (first == "push") {
+      if (scan.words.size() < 2) {
+        if (scan.help) {
+          Invocation help;
+          help.name = "help";
+          help.help_topic = "push";
+          return Success(std::move(help));
+        }
+        return Fail("push", absl::StrCat("missing SUBCOMMAND (", PushSubcommands(), ")"));
+      }
+      spec = FindCommand(absl::StrCat("push ", scan.words[1]));
+      if (spec == nullptr) {
+        return Fail("push", absl::StrCat("unknown subcommand '", scan.words[1], "' (",
+                                         PushSubcommands(), ")"));
+      }
+      command_words = 2;
+    } else {
+      spec = FindCommand(first);
+      if (spec == nullptr) command_error = absl::StrCat("unknown command '", first, "'");
+      command_words = 1;
+    }
+  }
+  const std::string topic = spec == nullptr ? "" : std::string(spec->name);
+
+  if (scan.help && command_error.empty()) {
+    Invocation help;
+    help.name = "help";
+    help.help_topic = topic;
+    if (spec != nullptr && spec->command == Command::kHelp) {
+      // "help login --help": the help of the topic.
+      std::vector<std::string> rest(scan.words.begin() + 1, scan.words.end());
+      help.help_topic = ResolveTopic(rest).value_or("");
+    }
+    return Success(std::move(help));
+  }
+  if (!scan.error.empty()) return Fail(topic, scan.error);
+  if (!command_error.empty()) return Fail("", command_error);
+  if (spec == nullptr) return Fail("", "missing COMMAND");
+
+  Invocation inv;
+  inv.command = spec->command;
+  inv.name = std::string(spec->name);
+
+  // Options: global ones anywhere; command ones only where they belong.
+  for (const auto& [option, value] : scan.options) {
+    const absl::string_view name = option->name;
+    if (name == "socket") {
+      if (value.empty()) return Fail(topic, "--socket needs a non-empty PATH");
+      inv.global.socket_path = value;
+    } else if (name == "json") {
+      inv.global.json = true;
+    } else if (name == "timeout") {
+      double seconds = 0;
+      if (!absl::SimpleAtod(value, &seconds) || !std::isfinite(seconds) || seconds <= 0) {
+        return Fail(topic, absl::StrCat("--timeout needs a positive number of SECONDS, not '",
+                                        value, "'"));
+      }
+      inv.global.timeout = absl::Seconds(seconds);
+    } else if (std::find(spec->options.begin(), spec->options.end(), name) ==
+               spec->options.end()) {
+      return Fail(topic, absl::StrCat("unknown option '--", name, "'"));
+    } else if (name == "token-file") {
+      if (value.empty()) return Fail(topic, "--token-file needs a non-empty FILE");
+      inv.token.file = value;
+    } else if (name == "token-stdin") {
+      inv.token.from_stdin = true;
+    } else if (name == "session-token") {
+      inv.session_token = true;
+    } else if (name == "keep-push-tokens") {
+      inv.keep_push_tokens = true;
+    } else if (name == "unique") {
+      inv.unique = true;
+    }
+  }
+
+  // Positional arguments.
+  std::vector<std::string> positionals(scan.words.begin() + command_words, scan.words.end());
+  if (spec->command == Command::kHelp) {
+    std::optional<std::string> help_topic = ResolveTopic(positionals);
+    if (!help_topic.has_value()) {
+      return Fail(topic, absl::StrCat("no such command '", absl::StrJoin(positionals, " "), "'"));
+    }
+    inv.help_topic = *help_topic;
+    return Success(std::move(inv));
+  }
+  if (positionals.size() < spec->positionals.size()) {
+    return Fail(topic, absl::StrCat("missing ", spec->positionals[positionals.size()]));
+  }
+  if (positionals.size() > spec->positionals.size()) {
+    if (spec->command == Command::kLogin || spec->command == Command::kRefreshToken) {
+      // It may be a token: never echo it.
+      return Fail(topic,
+                  "unexpected argument (a token is never accepted as an argument: use "
+                  "--token-file FILE or --token-stdin)");
+    }
+    return Fail(topic, absl::StrCat("unexpected argument '",
+                                    positionals[spec->positionals.size()], "'"));
+  }
+  for (size_t i = 0; i < positionals.size(); ++i) {
+    if (positionals[i].empty()) {
+      return Fail(topic, absl::StrCat(spec->positionals[i], " is empty"));
+    }
+  }
+
+  switch (spec->command) {
+    case Command::kInit:
+      inv.app_id = positionals[0];
+      break;
+    case Command::kLogin:
+      inv.user_id = positionals[0];
+      [[fallthrough]];
+    case Command::kRefreshToken:
+      if (inv.token.file.empty() && !inv.token.from_stdin) {
+        return Fail(topic,
+                    "missing the token: give --token-file FILE or --token-stdin (a token is "
+                    "never accepted as an argument)");
+      }
+      if (!inv.token.file.empty() && inv.token.from_stdin) {
+        return Fail(topic, "give either --token-file or --token-stdin, not both");
+      }
+      break;
+    case Command::kPushRegister:
+    case Command::kPushUnregister:
+    case Command::kPushUnregisterAll: {
+      std::optional<callsd::v1::PushTokenType> type = ParsePushType(positionals[0]);
+      if (!type.has_value()) {
+        return Fail(topic,
+                    absl::StrCat("TYPE must be voip or remote, not '", positionals[0], "'"));
+      }
+      inv.push_type = *type;
+      if (positionals.size() > 1) inv.url = positionals[1];
+      break;
+    }
+    default:
+      break;
+  }
+  return Success(std::move(inv));
+}
+
+}  // namespace callsd::ctl

@@ -1,0 +1,347 @@
+#include "client-lib/callsctl/callsctl.h"
+
+#include <iostream>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "client-lib/callsctl/args.h"
+#include "client-lib/callsctl/output.h"
+#include "client-lib/callsctl/token.h"
+
+namespace callsd::ctl {
+namespace {
+
+namespace v1 = ::callsd::v1;
+
+absl::Time ToTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+// " (AUTHENTICATED)", or "" when the response carries no state.
+std::string StateSuffix(const v1::State& state) {
+  if (state.session_state() == v1::SESSION_STATE_UNSPECIFIED) return "";
+  return absl::StrCat(" (", SessionStateName(state.session_state()), ")");
+}
+
+// One command run: the parsed invocation, the connection and the streams.
+class CommandRunner {
+ public:
+  CommandRunner(const Invocation& inv, const CallsctlEnv& env, client::Client& client,
+                std::string token)
+      : inv_(inv), env_(env), client_(client), token_(std::move(token)) {}
+
+  int Run() {
+    switch (inv_.command) {
+      case Command::kStatus:
+        return Status();
+      case Command::kInit:
+        return Init();
+      case Command::kLogin:
+        return Login();
+      case Command::kLogout:
+        return Logout();
+      case Command::kRefreshToken:
+        return RefreshToken();
+      case Command::kWatch:
+        return Watch();
+      case Command::kPushRegister:
+        return PushRegister();
+      case Command::kPushUnregister:
+        return PushUnregister();
+      case Command::kPushUnregisterAll:
+        return PushUnregisterAll();
+      case Command::kPushList:
+        return PushList();
+      case Command::kHelp:
+        break;
+    }
+    return kExitUsage;
+  }
+
+ private:
+  TimeContext Times() const { return TimeContext{env_.now(), env_.zone}; }
+
+  int Fail(const absl::Status& status) {
+    *env_.err << FormatCommandError(inv_.name, status) << std::flush;
+    return kExitError;
+  }
+
+  // With --json: prints `message` and returns true.
+  bool MaybeJson(const google::protobuf::Message& message, int* exit_code) {
+    if (!inv_.global.json) return false;
+    absl::StatusOr<std::string> json = ToJson(message, /*pretty=*/true);
+    if (!json.ok()) {
+      *exit_code = Fail(json.status());
+      return true;
+    }
+    *env_.out << *json << "\n" << std::flush;
+    *exit_code = kExitOk;
+    return true;
+  }
+
+  int Print(const std::string& text) {
+    *env_.out << text << std::flush;
+    return kExitOk;
+  }
+
+  int Status() {
+    absl::StatusOr<v1::State> state = client_.GetState(v1::GetStateRequest());
+    if (!state.ok()) return Fail(state.status());
+    int code;
+    if (MaybeJson(*state, &code)) return code;
+    return Print(FormatState(*state, Times()));
+  }
+
+  int Init() {
+    v1::InitRequest request;
+    request.set_app_id(inv_.app_id);
+    absl::StatusOr<v1::InitResponse> response = client_.Init(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    if (!response->changed()) {
+      return Print(absl::StrCat(inv_.app_id, " was already initialized (no change)\n"));
+    }
+    if (response->previous_app_id().empty()) {
+      return Print(absl::StrCat("initialized ", inv_.app_id, "\n"));
+    }
+    return Print(absl::StrCat("initialized ", inv_.app_id, " (replaced ",
+                              response->previous_app_id(),
+                              ": its user, session, push tokens and calls were cleared)\n"));
+  }
+
+  int Login() {
+    v1::AuthenticateRequest request;
+    request.set_user_id(inv_.user_id);
+    request.set_token_kind(inv_.session_token ? v1::TOKEN_KIND_SESSION_TOKEN
+                                              : v1::TOKEN_KIND_ACCESS_TOKEN);
+    request.set_token(token_);
+    absl::StatusOr<v1::AuthenticateResponse> response = client_.Authenticate(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    const std::string& user =
+        response->user().user_id().empty() ? inv_.user_id : response->user().user_id();
+    std::string text = absl::StrCat("logged in as ", user, StateSuffix(response->state()));
+    if (response->state().has_token_expires_at()) {
+      absl::StrAppend(&text, ", session token expires ",
+                      FormatTimeWithRelative(ToTime(response->state().token_expires_at()), Times()));
+    }
+    return Print(absl::StrCat(text, "\n"));
+  }
+
+  int Logout() {
+    v1::DeauthenticateRequest request;
+    request.set_keep_push_tokens(inv_.keep_push_tokens);
+    absl::StatusOr<v1::DeauthenticateResponse> response = client_.Deauthenticate(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    std::string text = absl::StrCat("logged out", StateSuffix(response->state()));
+    if (!response->server_confirmed()) {
+      const int pending = response->pending_operations();
+      absl::StrAppend(&text, "; the server has not confirmed yet",
+                      pending > 0 ? absl::StrCat(": ", pending,
+                                                 pending == 1 ? " clean-up" : " clean-ups",
+                                                 " queued and retried in the background")
+                                  : "");
+    }
+    return Print(absl::StrCat(text, "\n"));
+  }
+
+  int RefreshToken() {
+    v1::RefreshSessionTokenRequest request;
+    request.set_token(token_);
+    absl::StatusOr<v1::RefreshSessionTokenResponse> response =
+        client_.RefreshSessionToken(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    std::string text =
+        absl::StrCat("session token refreshed", StateSuffix(response->state()));
+    if (response->has_expires_at()) {
+      absl::StrAppend(&text, ", expires ",
+                      FormatTimeWithRelative(ToTime(response->expires_at()), Times()));
+    }
+    return Print(absl::StrCat(text, "\n"));
+  }
+
+  int PushRegister() {
+    v1::RegisterPushTokenRequest request;
+    request.set_type(inv_.push_type);
+    request.set_token(inv_.url);
+    request.set_unique(inv_.unique);
+    absl::StatusOr<v1::RegisterPushTokenResponse> response = client_.RegisterPushToken(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    const v1::PushToken& token = response->token();
+    std::string state = PushStateName(token.server_state());
+    switch (token.server_state()) {
+      case v1::PUSH_TOKEN_SERVER_STATE_PENDING:
+        absl::StrAppend(&state, ": not confirmed by the server yet");
+        break;
+      case v1::PUSH_TOKEN_SERVER_STATE_FAILED:
+        absl::StrAppend(&state, ": ", FormatErrorInfo(token.error()));
+        break;
+      default:
+        break;
+    }
+    return Print(
+        absl::StrCat("registered ", PushTypeName(inv_.push_type), " token (", state, ")\n"));
+  }
+
+  static std::string Confirmation(bool server_confirmed) {
+    return server_confirmed ? "" : " (the server will be told when it can be reached)";
+  }
+
+  int PushUnregister() {
+    v1::UnregisterPushTokenRequest request;
+    request.set_type(inv_.push_type);
+    request.set_token(inv_.url);
+    absl::StatusOr<v1::UnregisterPushTokenResponse> response =
+        client_.UnregisterPushToken(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("unregistered ", PushTypeName(inv_.push_type), " token",
+                              Confirmation(response->server_confirmed()), "\n"));
+  }
+
+  int PushUnregisterAll() {
+    v1::UnregisterAllPushTokensRequest request;
+    request.set_type(inv_.push_type);
+    absl::StatusOr<v1::UnregisterAllPushTokensResponse> response =
+        client_.UnregisterAllPushTokens(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("unregistered all ", PushTypeName(inv_.push_type), " tokens",
+                              Confirmation(response->server_confirmed()), "\n"));
+  }
+
+  int PushList() {
+    absl::StatusOr<v1::ListPushTokensResponse> response =
+        client_.ListPushTokens(v1::ListPushTokensRequest());
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(FormatPushTokens(*response, Times()));
+  }
+
+  int Watch() {
+    InterruptLatch local_latch;
+    InterruptLatch* latch = env_.interrupt != nullptr ? env_.interrupt : &local_latch;
+    latch->Arm();
+
+    absl::Mutex mu;
+    std::optional<absl::Status> end_status;  // Guarded by mu.
+    std::unique_ptr<client::Subscription> subscription = client_.Watch(
+        [this](const v1::Event& event) {
+          // Callbacks run one at a time: no lock needed for the stream.
+          if (inv_.global.json) {
+            absl::StatusOr<std::string> json = ToJson(event, /*pretty=*/false);
+            *env_.out << (json.ok() ? *json : std::string(json.status().message())) << "\n";
+          } else {
+            *env_.out << FormatEvent(event, Times()) << "\n";
+          }
+          env_.out->flush();
+        },
+        [&mu, &end_status, latch](absl::Status status) {
+          {
+            absl::MutexLock lock(&mu);
+            end_status = std::move(status);
+          }
+          latch->Trigger();
+        });
+    latch->Wait();
+    subscription.reset();  // No callback runs after this.
+
+    absl::MutexLock lock(&mu);
+    if (!end_status.has_value()) return kExitOk;  // Ctrl-C.
+    if (end_status->ok()) {
+      *env_.err << "callsctl: watch: the daemon ended the stream\n" << std::flush;
+      return kExitOk;
+    }
+    return Fail(*end_status);
+  }
+
+  const Invocation& inv_;
+  const CallsctlEnv& env_;
+  client::Client& client_;
+  const std::string token_;
+};
+
+bool NeedsToken(Command command) {
+  return command == Command::kLogin || command == Command::kRefreshToken;
+}
+
+}  // namespace
+
+void InterruptLatch::Arm() {
+  absl::MutexLock lock(&mu_);
+  armed_ = true;
+}
+
+bool InterruptLatch::Trigger() {
+  absl::MutexLock lock(&mu_);
+  triggered_ = true;
+  return armed_;
+}
+
+void InterruptLatch::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&triggered_));
+}
+
+CallsctlEnv DefaultEnv() {
+  CallsctlEnv env;
+  env.in = &std::cin;
+  env.out = &std::cout;
+  env.err = &std::cerr;
+  env.connect = [](const client::ClientOptions& options) {
+    return client::Client::Connect(options);
+  };
+  env.now = [] { return absl::Now(); };
+  env.zone = absl::LocalTimeZone();
+  return env;
+}
+
+int RunCallsctl(const std::vector<std::string>& args, const CallsctlEnv& env) {
+  ParseResult parsed = ParseArgs(args);
+  if (!parsed.invocation.has_value()) {
+    *env.err << "callsctl: " << parsed.error << "\n" << parsed.usage << "\n" << std::flush;
+    return kExitUsage;
+  }
+  const Invocation& inv = *parsed.invocation;
+  if (inv.command == Command::kHelp) {
+    *env.out << HelpText(inv.help_topic) << std::flush;
+    return kExitOk;
+  }
+
+  // The token before the connection: a bad token source is the caller's
+  // mistake, whatever the daemon's state.
+  std::string token;
+  if (NeedsToken(inv.command)) {
+    absl::StatusOr<std::string> read = ReadToken(inv.token, *env.in);
+    if (!read.ok()) {
+      *env.err << "callsctl: " << inv.name << ": " << read.status().message() << "\n"
+               << std::flush;
+      return kExitUsage;
+    }
+    token = *std::move(read);
+  }
+
+  client::ClientOptions options;
+  options.socket_path = inv.global.socket_path;
+  if (inv.global.timeout.has_value()) options.deadline = *inv.global.timeout;
+  absl::StatusOr<std::unique_ptr<client::Client>> connected = env.connect(options);
+  if (!connected.ok()) {
+    *env.err << FormatCommandError(inv.name, connected.status()) << std::flush;
+    return kExitError;
+  }
+  return CommandRunner(inv, env, **connected, std::move(token)).Run();
+}
+
+}  // namespace callsd::ctl

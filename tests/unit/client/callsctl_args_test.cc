@@ -1,0 +1,294 @@
+// callsctl's argument parser: every command, the global options, help, and
+// every usage error (exit status 2 with a clear message and the usage line).
+#include "client-lib/callsctl/args.h"
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client-lib/callsctl/callsctl.h"
+#include "fake_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace callsd::ctl {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+Invocation ParseOk(const std::vector<std::string>& args) {
+  ParseResult result = ParseArgs(args);
+  EXPECT_TRUE(result.invocation.has_value()) << "error: " << result.error;
+  return result.invocation.value_or(Invocation());
+}
+
+TEST(CallsctlArgsTest, Status) {
+  Invocation inv = ParseOk({"status"});
+  EXPECT_EQ(inv.command, Command::kStatus);
+  EXPECT_EQ(inv.name, "status");
+  EXPECT_EQ(inv.global.socket_path, "");
+  EXPECT_FALSE(inv.global.json);
+  EXPECT_FALSE(inv.global.timeout.has_value());
+}
+
+TEST(CallsctlArgsTest, GlobalOptionsBeforeAndAfterTheCommand) {
+  Invocation inv = ParseOk({"--socket", "/x.sock", "--json", "status", "--timeout", "2.5"});
+  EXPECT_EQ(inv.command, Command::kStatus);
+  EXPECT_EQ(inv.global.socket_path, "/x.sock");
+  EXPECT_TRUE(inv.global.json);
+  ASSERT_TRUE(inv.global.timeout.has_value());
+  EXPECT_EQ(*inv.global.timeout, absl::Milliseconds(2500));
+
+  inv = ParseOk({"status", "--socket=/y.sock", "--timeout=1"});
+  EXPECT_EQ(inv.global.socket_path, "/y.sock");
+  EXPECT_EQ(*inv.global.timeout, absl::Seconds(1));
+}
+
+TEST(CallsctlArgsTest, Init) {
+  Invocation inv = ParseOk({"init", "demo-app"});
+  EXPECT_EQ(inv.command, Command::kInit);
+  EXPECT_EQ(inv.app_id, "demo-app");
+}
+
+TEST(CallsctlArgsTest, LoginWithTokenFile) {
+  Invocation inv = ParseOk({"login", "alice", "--token-file", "/tmp/t"});
+  EXPECT_EQ(inv.command, Command::kLogin);
+  EXPECT_EQ(inv.user_id, "alice");
+  EXPECT_EQ(inv.token.file, "/tmp/t");
+  EXPECT_FALSE(inv.token.from_stdin);
+  EXPECT_FALSE(inv.session_token);
+}
+
+TEST(CallsctlArgsTest, LoginWithSessionTokenFromStdin) {
+  Invocation inv = ParseOk({"login", "--token-stdin", "--session-token", "alice"});
+  EXPECT_EQ(inv.user_id, "alice");
+  EXPECT_TRUE(inv.token.from_stdin);
+  EXPECT_TRUE(inv.session_token);
+}
+
+TEST(CallsctlArgsTest, Logout) {
+  EXPECT_FALSE(ParseOk({"logout"}).keep_push_tokens);
+  Invocation inv = ParseOk({"logout", "--keep-push-tokens"});
+  EXPECT_EQ(inv.command, Command::kLogout);
+  EXPECT_TRUE(inv.keep_push_tokens);
+}
+
+TEST(CallsctlArgsTest, RefreshToken) {
+  Invocation inv = ParseOk({"refresh-token", "--token-file=/t"});
+  EXPECT_EQ(inv.command, Command::kRefreshToken);
+  EXPECT_EQ(inv.token.file, "/t");
+  EXPECT_TRUE(ParseOk({"refresh-token", "--token-stdin"}).token.from_stdin);
+}
+
+TEST(CallsctlArgsTest, Watch) { EXPECT_EQ(ParseOk({"watch", "--json"}).command, Command::kWatch); }
+
+TEST(CallsctlArgsTest, PushCommands) {
+  Invocation inv = ParseOk({"push", "register", "voip", "https://p.example/1", "--unique"});
+  EXPECT_EQ(inv.command, Command::kPushRegister);
+  EXPECT_EQ(inv.name, "push register");
+  EXPECT_EQ(inv.push_type, v1::PUSH_TOKEN_TYPE_VOIP);
+  EXPECT_EQ(inv.url, "https://p.example/1");
+  EXPECT_TRUE(inv.unique);
+
+  inv = ParseOk({"push", "register", "REMOTE", "https://p.example/2"});
+  EXPECT_EQ(inv.push_type, v1::PUSH_TOKEN_TYPE_REMOTE);
+  EXPECT_FALSE(inv.unique);
+
+  inv = ParseOk({"push", "unregister", "remote", "https://p.example/2"});
+  EXPECT_EQ(inv.command, Command::kPushUnregister);
+  EXPECT_EQ(inv.push_type, v1::PUSH_TOKEN_TYPE_REMOTE);
+  EXPECT_EQ(inv.url, "https://p.example/2");
+
+  inv = ParseOk({"push", "unregister-all", "voip"});
+  EXPECT_EQ(inv.command, Command::kPushUnregisterAll);
+  EXPECT_EQ(inv.push_type, v1::PUSH_TOKEN_TYPE_VOIP);
+
+  EXPECT_EQ(ParseOk({"push", "list"}).command, Command::kPushList);
+}
+
+TEST(CallsctlArgsTest, DoubleDashEndsOptions) {
+  Invocation inv = ParseOk({"push", "register", "voip", "--", "--odd-url"});
+  EXPECT_EQ(inv.url, "--odd-url");
+}
+
+TEST(CallsctlArgsTest, HelpTopics) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string topic;
+  };
+  const Case cases[] = {
+      {{"help"}, ""},
+      {{"--help"}, ""},
+      {{"-h"}, ""},
+      {{"help", "login"}, "login"},
+      {{"login", "--help"}, "login"},
+      // Help wins over what would be a usage error.
+      {{"login", "-h"}, "login"},
+      {{"push", "--help"}, "push"},
+      {{"help", "push"}, "push"},
+      {{"push", "register", "-h"}, "push register"},
+      {{"help", "push", "unregister-all"}, "push unregister-all"},
+      {{"status", "--json", "--help"}, "status"},
+      {{"help", "watch", "--help"}, "watch"},
+  };
+  for (const Case& c : cases) {
+    Invocation inv = ParseOk(c.args);
+    EXPECT_EQ(inv.command, Command::kHelp) << c.args[0];
+    EXPECT_EQ(inv.help_topic, c.topic) << c.args[0];
+  }
+}
+
+TEST(CallsctlArgsTest, HelpTextOfEveryCommandHasUsageDescriptionAndOptions) {
+  for (const char* topic : {"status", "init", "login", "logout", "refresh-token", "watch",
+                            "push register", "push unregister", "push unregister-all",
+                            "push list", "help"}) {
+    std::string help = HelpText(topic);
+    EXPECT_THAT(help, StartsWith(absl::StrCat("usage: callsctl ", topic))) << topic;
+    EXPECT_GT(help.size(), UsageLine(topic).size() + 20) << topic;
+  }
+  EXPECT_THAT(HelpText("login"), HasSubstr("--token-file FILE"));
+  EXPECT_THAT(HelpText("login"), HasSubstr("--token-stdin"));
+  EXPECT_THAT(HelpText("login"), HasSubstr("--session-token"));
+  EXPECT_THAT(HelpText("logout"), HasSubstr("--keep-push-tokens"));
+  EXPECT_THAT(HelpText("push register"), HasSubstr("--unique"));
+  EXPECT_THAT(HelpText("push"), HasSubstr("push unregister-all"));
+  const std::string overview = HelpText("");
+  for (const char* word : {"status", "init APP_ID", "login USER", "logout", "refresh-token",
+                           "watch", "push register", "push list", "--socket PATH", "--json",
+                           "--timeout SECONDS", "Exit status"}) {
+    EXPECT_THAT(overview, HasSubstr(word));
+  }
+  // Wrapped to a terminal.
+  for (absl::string_view line : absl::StrSplit(overview, '\n')) EXPECT_LE(line.size(), 79u) << line;
+}
+
+struct UsageCase {
+  std::vector<std::string> args;
+  std::string error;  // Expected "callsctl: ..." first line, exactly.
+  std::string usage;  // Expected start of the second line.
+};
+
+class CallsctlUsageErrorTest : public ::testing::TestWithParam<UsageCase> {};
+
+TEST_P(CallsctlUsageErrorTest, ExitsWithTwoAndExplains) {
+  const UsageCase& c = GetParam();
+  testing::FakeDaemon daemon;
+  std::istringstream in;
+  std::ostringstream out, err;
+  CallsctlEnv env;
+  env.in = &in;
+  env.out = &out;
+  env.err = &err;
+  env.connect = [&daemon](const client::ClientOptions&)
+      -> absl::StatusOr<std::unique_ptr<client::Client>> {
+    ++daemon.connects;
+    return std::make_unique<testing::FakeClient>(&daemon);
+  };
+  env.now = [] { return absl::UnixEpoch(); };
+  env.zone = absl::UTCTimeZone();
+
+  EXPECT_EQ(RunCallsctl(c.args, env), kExitUsage);
+  EXPECT_EQ(daemon.connects, 0) << "a usage error must not contact the daemon";
+  EXPECT_EQ(out.str(), "");
+  std::vector<std::string> lines = absl::StrSplit(err.str(), '\n');
+  ASSERT_GE(lines.size(), 2u) << err.str();
+  EXPECT_EQ(lines[0], "callsctl: " + c.error);
+  EXPECT_THAT(lines[1], StartsWith(c.usage));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllErrors, CallsctlUsageErrorTest,
+    ::testing::Values(
+        UsageCase{{}, "missing COMMAND", "usage: callsctl [--socket PATH]"},
+        UsageCase{{"--json"}, "missing COMMAND", "usage: callsctl [--socket PATH]"},
+        UsageCase{{"frobnicate"}, "unknown command 'frobnicate'", "usage: callsctl [--socket"},
+        UsageCase{{"status", "--bogus"}, "status: unknown option '--bogus'",
+                  "usage: callsctl status"},
+        UsageCase{{"--bogus=1", "status"}, "status: unknown option '--bogus'",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "-x"}, "status: unknown option '-x'", "usage: callsctl status"},
+        UsageCase{{"status", "--unique"}, "status: unknown option '--unique'",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "extra"}, "status: unexpected argument 'extra'",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--socket"}, "status: option '--socket' needs a value (PATH)",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--socket="}, "status: --socket needs a non-empty PATH",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--json=yes"}, "status: option '--json' takes no value",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--timeout", "0"},
+                  "status: --timeout needs a positive number of SECONDS, not '0'",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--timeout", "-1"},
+                  "status: --timeout needs a positive number of SECONDS, not '-1'",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--timeout=soon"},
+                  "status: --timeout needs a positive number of SECONDS, not 'soon'",
+                  "usage: callsctl status"},
+        UsageCase{{"status", "--timeout=inf"},
+                  "status: --timeout needs a positive number of SECONDS, not 'inf'",
+                  "usage: callsctl status"},
+        UsageCase{{"init"}, "init: missing APP_ID", "usage: callsctl init APP_ID"},
+        UsageCase{{"init", ""}, "init: APP_ID is empty", "usage: callsctl init APP_ID"},
+        UsageCase{{"init", "a", "b"}, "init: unexpected argument 'b'",
+                  "usage: callsctl init APP_ID"},
+        UsageCase{{"login", "--token-stdin"}, "login: missing USER", "usage: callsctl login USER"},
+        UsageCase{{"login", "alice"},
+                  "login: missing the token: give --token-file FILE or --token-stdin (a token "
+                  "is never accepted as an argument)",
+                  "usage: callsctl login USER (--token-file FILE | --token-stdin)"},
+        UsageCase{{"login", "alice", "--token-file", "/t", "--token-stdin"},
+                  "login: give either --token-file or --token-stdin, not both",
+                  "usage: callsctl login"},
+        // A token typed as an argument is refused and not echoed.
+        UsageCase{{"login", "alice", "s3cr3t-token", "--token-stdin"},
+                  "login: unexpected argument (a token is never accepted as an argument: use "
+                  "--token-file FILE or --token-stdin)",
+                  "usage: callsctl login"},
+        UsageCase{{"login", "alice", "--token-file"},
+                  "login: option '--token-file' needs a value (FILE)", "usage: callsctl login"},
+        UsageCase{{"logout", "--session-token"}, "logout: unknown option '--session-token'",
+                  "usage: callsctl logout [--keep-push-tokens]"},
+        UsageCase{{"refresh-token"},
+                  "refresh-token: missing the token: give --token-file FILE or --token-stdin "
+                  "(a token is never accepted as an argument)",
+                  "usage: callsctl refresh-token (--token-file FILE | --token-stdin)"},
+        UsageCase{{"refresh-token", "tok", "--token-stdin"},
+                  "refresh-token: unexpected argument (a token is never accepted as an "
+                  "argument: use --token-file FILE or --token-stdin)",
+                  "usage: callsctl refresh-token"},
+        UsageCase{{"watch", "now"}, "watch: unexpected argument 'now'", "usage: callsctl watch"},
+        UsageCase{{"push"},
+                  "push: missing SUBCOMMAND (register, unregister, unregister-all, list)",
+                  "usage: callsctl push SUBCOMMAND"},
+        UsageCase{{"push", "zap"},
+                  "push: unknown subcommand 'zap' (register, unregister, unregister-all, list)",
+                  "usage: callsctl push SUBCOMMAND"},
+        UsageCase{{"push", "register", "voip"}, "push register: missing URL",
+                  "usage: callsctl push register voip|remote URL [--unique]"},
+        UsageCase{{"push", "register"}, "push register: missing TYPE",
+                  "usage: callsctl push register"},
+        UsageCase{{"push", "register", "apns", "https://x"},
+                  "push register: TYPE must be voip or remote, not 'apns'",
+                  "usage: callsctl push register"},
+        UsageCase{{"push", "unregister", "voip"}, "push unregister: missing URL",
+                  "usage: callsctl push unregister voip|remote URL"},
+        UsageCase{{"push", "unregister", "voip", "https://x", "--unique"},
+                  "push unregister: unknown option '--unique'", "usage: callsctl push unregister"},
+        UsageCase{{"push", "unregister-all"}, "push unregister-all: missing TYPE",
+                  "usage: callsctl push unregister-all voip|remote"},
+        UsageCase{{"push", "unregister-all", "fcm"},
+                  "push unregister-all: TYPE must be voip or remote, not 'fcm'",
+                  "usage: callsctl push unregister-all"},
+        UsageCase{{"push", "list", "all"}, "push list: unexpected argument 'all'",
+                  "usage: callsctl push list"},
+        UsageCase{{"help", "nosuch"}, "help: no such command 'nosuch'",
+                  "usage: callsctl help [COMMAND]"},
+        UsageCase{{"nosuch", "--help"}, "unknown command 'nosuch'", "usage: callsctl [--socket"}));
+
+}  // namespace
+}  // namespace callsd::ctl
