@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/signals.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "server/config.h"
@@ -81,42 +82,11 @@ CallsServer::~CallsServer() {
   store_.reset();
 }
 
-namespace {
-
-// SIGTERM and SIGINT write their number to this pipe (the only
-// async-signal-safe thing to do); a thread of ours reads it. Unlike
-// sigwait(), this works whatever threads exist before main() (sanitizers,
-// libraries) and whatever their signal masks.
-int signal_pipe[2] = {-1, -1};
-
-void OnSignal(int sig) {
-  const char byte = static_cast<char>(sig);
-  (void)!write(signal_pipe[1], &byte, 1);
-}
-
-// Reads one byte from the signal pipe: a signal number, or 0 for "stop
-// waiting".
-char WaitForSignal() {
-  char byte = 0;
-  while (read(signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
-  }
-  return byte;
-}
-
-}  // namespace
-
 int RunCallsServer(const ServerOptions& options) {
-  if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "calls-server: pipe2: %s\n", std::strerror(errno));
+  if (absl::Status s = InstallSignalPipe({SIGTERM, SIGINT}); !s.ok()) {
+    std::fprintf(stderr, "calls-server: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  struct sigaction action {};
-  action.sa_handler = &OnSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGINT, &action, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<CallsServer>> server = CallsServer::Start(options, RealClock());
   if (!server.ok()) {
@@ -125,15 +95,14 @@ int RunCallsServer(const ServerOptions& options) {
   }
 
   std::thread waiter([&server] {
-    const char sig = WaitForSignal();
+    const int sig = WaitForSignal();
     if (sig == 0) return;  // the server stopped by itself
     LOG(INFO) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ", shutting down";
     (*server)->RequestStop();
   });
 
   absl::Status served = (*server)->Run();
-  const char stop = 0;
-  (void)!write(signal_pipe[1], &stop, 1);  // wakes the waiter if no signal came
+  WakeSignalWaiter();  // if no signal came
   waiter.join();
   server->reset();
   if (!served.ok()) {

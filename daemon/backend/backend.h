@@ -28,7 +28,9 @@ namespace callsd::daemon {
 enum class PushType { kVoip, kRemote };
 
 // "voip" / "remote": the path segment and the stored name.
-const char* PushTypeName(PushType type);
+inline const char* PushTypeName(PushType type) {
+  return type == PushType::kVoip ? "voip" : "remote";
+}
 
 struct AuthResult {
   std::string session_key;

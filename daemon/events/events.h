@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -57,8 +58,12 @@ struct AppChanged {
   std::string previous_app_id;
 };
 
-using DomainEvent =
-    std::variant<SessionStateChanged, SessionTokenWillExpire, SessionTokenRequired, AppChanged>;
+struct PushTokensChanged {
+  std::vector<StoredPushToken> tokens;
+};
+
+using DomainEvent = std::variant<SessionStateChanged, SessionTokenWillExpire, SessionTokenRequired,
+                                 AppChanged, PushTokensChanged>;
 
 // Where the domain sends events. Called on the engine sequence only.
 class EventSink {

@@ -266,13 +266,19 @@ grpc::ServerWriteReactor<Event>* CallsService::WatchEvents(
   return reactor;
 }
 
-// Push tokens: filled in by the push-token work (issue 3).
 grpc::ServerUnaryReactor* CallsService::RegisterPushToken(
     grpc::CallbackServerContext* ctx, const callsd::v1::RegisterPushTokenRequest* request,
     callsd::v1::RegisterPushTokenResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "RegisterPushToken")) return reactor;
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "push tokens are not yet supported"));
+  if (!Admit(ctx, reactor, Tier::kAdmin, "RegisterPushToken", Validate(*request))) return reactor;
+  deps_.engine->Post([this, reactor, response, type = *FromProto(request->type()),
+                      token = request->token(), unique = request->unique()] {
+    deps_.push->Register(type, token, unique,
+                         [reactor, response](absl::StatusOr<StoredPushToken> result) {
+                           if (result.ok()) ToProto(*result, response->mutable_token());
+                           reactor->Finish(ToGrpcStatus(result.status()));
+                         });
+  });
   return reactor;
 }
 
@@ -280,8 +286,16 @@ grpc::ServerUnaryReactor* CallsService::UnregisterPushToken(
     grpc::CallbackServerContext* ctx, const callsd::v1::UnregisterPushTokenRequest* request,
     callsd::v1::UnregisterPushTokenResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "UnregisterPushToken")) return reactor;
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "push tokens are not yet supported"));
+  if (!Admit(ctx, reactor, Tier::kAdmin, "UnregisterPushToken", Validate(*request))) {
+    return reactor;
+  }
+  deps_.engine->Post([this, reactor, response, type = *FromProto(request->type()),
+                      token = request->token()] {
+    deps_.push->Unregister(type, token, [reactor, response](absl::StatusOr<bool> confirmed) {
+      if (confirmed.ok()) response->set_server_confirmed(*confirmed);
+      reactor->Finish(ToGrpcStatus(confirmed.status()));
+    });
+  });
   return reactor;
 }
 
@@ -289,8 +303,15 @@ grpc::ServerUnaryReactor* CallsService::UnregisterAllPushTokens(
     grpc::CallbackServerContext* ctx, const callsd::v1::UnregisterAllPushTokensRequest* request,
     callsd::v1::UnregisterAllPushTokensResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "UnregisterAllPushTokens")) return reactor;
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "push tokens are not yet supported"));
+  if (!Admit(ctx, reactor, Tier::kAdmin, "UnregisterAllPushTokens", Validate(*request))) {
+    return reactor;
+  }
+  deps_.engine->Post([this, reactor, response, type = *FromProto(request->type())] {
+    deps_.push->UnregisterAll(type, [reactor, response](absl::StatusOr<bool> confirmed) {
+      if (confirmed.ok()) response->set_server_confirmed(*confirmed);
+      reactor->Finish(ToGrpcStatus(confirmed.status()));
+    });
+  });
   return reactor;
 }
 
@@ -299,7 +320,11 @@ grpc::ServerUnaryReactor* CallsService::ListPushTokens(
     callsd::v1::ListPushTokensResponse* response) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!Admit(ctx, reactor, Tier::kRead, "ListPushTokens")) return reactor;
-  reactor->Finish(grpc::Status::OK);
+  deps_.engine->Post([this, reactor, response] {
+    for (const StoredPushToken& t : deps_.push->tokens()) ToProto(t, response->add_tokens());
+    response->set_pending_unregistrations(deps_.push->pending_unregistrations());
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

@@ -15,6 +15,7 @@
 #include "common/scheduler.h"
 #include "daemon/rpc/event_bus.h"
 #include "daemon/rpc/peer_access.h"
+#include "daemon/session/push_registry.h"
 #include "daemon/session/session.h"
 
 namespace callsd::daemon::rpc {
@@ -24,6 +25,7 @@ class CallsService final : public callsd::v1::Calls::CallbackService {
   struct Deps {
     Scheduler* engine = nullptr;
     Session* session = nullptr;
+    PushRegistry* push = nullptr;
     EventBus* bus = nullptr;
     const PeerRegistry* peers = nullptr;
     AccessPolicy policy;

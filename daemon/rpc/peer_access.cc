@@ -81,7 +81,7 @@ absl::Status AccessPolicy::Check(const PeerCredentials& peer, Tier tier,
                                  absl::string_view method) const {
   if (Allows(peer, tier)) return absl::OkStatus();
   return absl::PermissionDeniedError(absl::StrCat(
-      method, " needs the ", TierName(tier), " tier; uid ", peer.uid,
+      "permission denied: ", method, " needs the ", TierName(tier), " tier; uid ", peer.uid,
       tier == Tier::kAdmin || (tier == Tier::kControl && control_needs_admin)
           ? " is not root, the daemon's user or a configured operator"
           : absl::StrCat(" is not in the socket group (gid ", socket_gid, ")")));

@@ -1,5 +1,7 @@
 #include "daemon/rpc/proto_conversion.h"
 
+#include "absl/strings/str_cat.h"
+#include "common/calls_error.h"
 #include "daemon/rpc/status_conversion.h"
 
 namespace callsd::daemon::rpc {
@@ -24,6 +26,43 @@ callsd::v1::SessionState ToProto(SessionState state) {
 callsd::v1::TokenKind ToProto(TokenKind kind) {
   return kind == TokenKind::kSessionToken ? callsd::v1::TOKEN_KIND_SESSION_TOKEN
                                           : callsd::v1::TOKEN_KIND_ACCESS_TOKEN;
+}
+
+callsd::v1::PushTokenType ToProto(PushType type) {
+  return type == PushType::kVoip ? callsd::v1::PUSH_TOKEN_TYPE_VOIP
+                                 : callsd::v1::PUSH_TOKEN_TYPE_REMOTE;
+}
+
+absl::StatusOr<PushType> FromProto(callsd::v1::PushTokenType type) {
+  switch (type) {
+    case callsd::v1::PUSH_TOKEN_TYPE_VOIP: return PushType::kVoip;
+    case callsd::v1::PUSH_TOKEN_TYPE_REMOTE: return PushType::kRemote;
+    default:
+      return InvalidField("type", absl::StrCat("must be PUSH_TOKEN_TYPE_VOIP or "
+                                               "PUSH_TOKEN_TYPE_REMOTE, got ",
+                                               static_cast<int>(type)));
+  }
+}
+
+void ToProto(const StoredPushToken& t, callsd::v1::PushToken* out) {
+  out->set_type(ToProto(t.type));
+  out->set_token(t.token);
+  switch (t.state) {
+    case PushTokenState::kPending:
+      out->set_server_state(callsd::v1::PUSH_TOKEN_SERVER_STATE_PENDING);
+      break;
+    case PushTokenState::kRegistered:
+      out->set_server_state(callsd::v1::PUSH_TOKEN_SERVER_STATE_REGISTERED);
+      break;
+    case PushTokenState::kFailed:
+      out->set_server_state(callsd::v1::PUSH_TOKEN_SERVER_STATE_FAILED);
+      break;
+  }
+  if (t.error_code != 0 || !t.error.empty()) {
+    out->mutable_error()->set_calls_code(t.error_code);
+    out->mutable_error()->set_message(t.error);
+  }
+  ToProto(t.updated_at, out->mutable_updated_at());
 }
 
 void FillSessionState(const SessionSnapshot& s, callsd::v1::State* out) {
@@ -59,6 +98,10 @@ struct EventFiller {
   }
   void operator()(const SessionTokenRequired& e) const {
     *out->mutable_session_token_required()->mutable_reason() = ToErrorInfo(e.reason);
+  }
+  void operator()(const PushTokensChanged& e) const {
+    auto* m = out->mutable_push_tokens_changed();
+    for (const StoredPushToken& t : e.tokens) ToProto(t, m->add_tokens());
   }
   void operator()(const AppChanged& e) const {
     out->mutable_app_changed()->set_app_id(e.app_id);

@@ -2,6 +2,7 @@
 #ifndef CALLSD_DAEMON_RPC_PROTO_CONVERSION_H_
 #define CALLSD_DAEMON_RPC_PROTO_CONVERSION_H_
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "callsd/v1/callsd.pb.h"
 #include "daemon/events/events.h"
@@ -12,6 +13,11 @@ namespace callsd::daemon::rpc {
 void ToProto(absl::Time t, google::protobuf::Timestamp* out);
 callsd::v1::SessionState ToProto(SessionState state);
 callsd::v1::TokenKind ToProto(TokenKind kind);
+
+callsd::v1::PushTokenType ToProto(PushType type);
+// INVALID_ARGUMENT for UNSPECIFIED and unknown values.
+absl::StatusOr<PushType> FromProto(callsd::v1::PushTokenType type);
+void ToProto(const StoredPushToken& token, callsd::v1::PushToken* out);
 
 // Fills the session part of `out` (app, state, user, token, errors).
 void FillSessionState(const SessionSnapshot& snapshot, callsd::v1::State* out);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/calls_error.h"
+#include "common/net_util.h"
 #include "google/protobuf/stubs/common.h"
 
 namespace callsd::daemon::rpc {
@@ -52,6 +53,45 @@ absl::Status Validate(const callsd::v1::AuthenticateRequest& request) {
 
 absl::Status Validate(const callsd::v1::RefreshSessionTokenRequest& request) {
   return ValidateToken("token", request.token());
+}
+
+namespace {
+
+absl::Status ValidateType(callsd::v1::PushTokenType type) {
+  if (type != callsd::v1::PUSH_TOKEN_TYPE_VOIP && type != callsd::v1::PUSH_TOKEN_TYPE_REMOTE) {
+    return InvalidField("type", absl::StrCat("must be PUSH_TOKEN_TYPE_VOIP or "
+                                             "PUSH_TOKEN_TYPE_REMOTE, got ",
+                                             static_cast<int>(type)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidatePushToken(absl::string_view token) {
+  if (absl::Status s = ValidateText("token", token, kMaxPushTokenBytes); !s.ok()) return s;
+  absl::StatusOr<Url> url = ParseUrl(token);
+  if (!url.ok()) {
+    return InvalidField("token", absl::StrCat("is not an endpoint URL: ", url.status().message()));
+  }
+  if (url->scheme != "http" && url->scheme != "https") {
+    return InvalidField("token", "must be an http:// or https:// URL");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const callsd::v1::RegisterPushTokenRequest& request) {
+  if (absl::Status s = ValidateType(request.type()); !s.ok()) return s;
+  return ValidatePushToken(request.token());
+}
+
+absl::Status Validate(const callsd::v1::UnregisterPushTokenRequest& request) {
+  if (absl::Status s = ValidateType(request.type()); !s.ok()) return s;
+  return ValidatePushToken(request.token());
+}
+
+absl::Status Validate(const callsd::v1::UnregisterAllPushTokensRequest& request) {
+  return ValidateType(request.type());
 }
 
 }  // namespace callsd::daemon::rpc

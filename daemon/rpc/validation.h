@@ -21,6 +21,11 @@ absl::Status ValidateToken(absl::string_view field, absl::string_view value);
 absl::Status Validate(const callsd::v1::InitRequest& request);
 absl::Status Validate(const callsd::v1::AuthenticateRequest& request);
 absl::Status Validate(const callsd::v1::RefreshSessionTokenRequest& request);
+// A push token is an endpoint URL: http or https, at most 1000 bytes.
+absl::Status ValidatePushToken(absl::string_view token);
+absl::Status Validate(const callsd::v1::RegisterPushTokenRequest& request);
+absl::Status Validate(const callsd::v1::UnregisterPushTokenRequest& request);
+absl::Status Validate(const callsd::v1::UnregisterAllPushTokensRequest& request);
 
 }  // namespace callsd::daemon::rpc
 

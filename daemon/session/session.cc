@@ -93,7 +93,10 @@ void Session::Init(const std::string& app_id, Done<InitResult> done) {
   }
   const bool had_app = app_id_.has_value();
   const SessionCredentials old = CurrentCredentials();
-  const bool had_session = stored_.has_value();
+  // What can be undone on the old app's server is tried once, after the
+  // wipe (the operations are not stored: the old app is gone).
+  std::vector<PendingOp> cleanup;
+  if (stored_ && !old.session_key.empty()) cleanup = ender_->PlanEnd(old, false);
 
   // Wipe first in one transaction; nothing changes in memory if it fails.
   absl::Status reset = store_->ResetApp(app_id);
@@ -116,10 +119,7 @@ void Session::Init(const std::string& app_id, Done<InitResult> done) {
   if (had_app) {
     for (SessionListener* l : listeners_) l->OnSessionEnded(/*app_changed=*/true);
   }
-  if (had_session && !old.session_key.empty()) {
-    // Best effort on the old app; the answer does not wait for it.
-    ender_->EndSession(old, /*keep_push_tokens=*/false, [](bool, int) {});
-  }
+  if (!cleanup.empty()) ender_->Execute(std::move(cleanup), [](bool, int) {});
   std::move(done)(result);
 }
 
@@ -267,6 +267,12 @@ void Session::OnAttemptSucceeded(std::unique_ptr<Attempt> attempt, AuthResult re
 
 void Session::OnAttemptFailed(std::unique_ptr<Attempt> attempt, absl::Status status) {
   // Never a token in these messages: the backend's statuses carry none.
+  if (status.code() == absl::StatusCode::kUnavailable && GetErrorHint(status).empty()) {
+    status = CallsError(absl::StatusCode::kUnavailable, 0,
+                        absl::StrCat("calls server unavailable: ", status.message()), {},
+                        "check that the calls server (server.url) is up and reachable; "
+                        "try again");
+  }
   switch (attempt->origin) {
     case Origin::kAuto:
       if (status.code() == absl::StatusCode::kUnavailable) {
@@ -416,7 +422,10 @@ void Session::Deauthenticate(bool keep_push_tokens, Done<DeauthResult> done) {
   if (!stored_ && !attempt_) return std::move(done)(DeauthResult{});
 
   const SessionCredentials old = CurrentCredentials();
-  absl::Status cleared = store_->ClearSession();
+  // The server work is queued in the same transaction that forgets the
+  // session: a crash leaves either the session or the queued work.
+  std::vector<PendingOp> ops = ender_->PlanEnd(old, keep_push_tokens);
+  absl::Status cleared = store_->ClearSession(&ops);
   if (!cleared.ok()) {
     LOG(ERROR) << "cannot delete the stored session: " << cleared;
     return std::move(done)(absl::Status(
@@ -430,11 +439,9 @@ void Session::Deauthenticate(bool keep_push_tokens, Done<DeauthResult> done) {
   LOG(INFO) << "logged out" << (user.empty() ? "" : " " + user);
   SetState(SessionState::kLoggedOut);
   for (SessionListener* l : listeners_) l->OnSessionEnded(/*app_changed=*/false);
-  if (old.session_key.empty() && keep_push_tokens) return std::move(done)(DeauthResult{});
-  ender_->EndSession(old, keep_push_tokens,
-                     [done = std::move(done)](bool confirmed, int pending) mutable {
-                       std::move(done)(DeauthResult{confirmed, pending});
-                     });
+  ender_->Execute(std::move(ops), [done = std::move(done)](bool confirmed, int pending) mutable {
+    std::move(done)(DeauthResult{confirmed, pending});
+  });
 }
 
 void Session::ForgetSession() {
@@ -459,6 +466,11 @@ absl::Status Session::CheckAuthenticated() const {
 
 std::optional<SessionCredentials> Session::credentials() const {
   if (state_ != SessionState::kAuthenticated) return std::nullopt;
+  return CurrentCredentials();
+}
+
+std::optional<SessionCredentials> Session::stored_credentials() const {
+  if (!stored_) return std::nullopt;
   return CurrentCredentials();
 }
 

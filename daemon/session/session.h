@@ -48,16 +48,20 @@ class SessionListener {
   virtual void OnSessionEnded(bool app_changed) {}
 };
 
-// Ends sessions on the server after the local state is gone (DELETE
-// /v1/auth, push-token unregistration), retrying what cannot reach the
-// server. Engine sequence only.
+// Ends sessions on the server after the local state is gone: unregisters
+// this device's push tokens, then ends the session key, retrying what cannot
+// reach the server. Engine sequence only.
 class SessionEnder {
  public:
   virtual ~SessionEnder() = default;
-  // `done(confirmed, pending)` once the first try finished: `confirmed` when
-  // the server acknowledged everything, `pending` operations left for retry.
-  virtual void EndSession(const SessionCredentials& old, bool keep_push_tokens,
-                          absl::AnyInvocable<void(bool confirmed, int pending) &&> done) = 0;
+  // The server operations that end `old` (not yet stored: id 0).
+  virtual std::vector<PendingOp> PlanEnd(const SessionCredentials& old,
+                                         bool keep_push_tokens) = 0;
+  // Runs `ops` (stored ones until the server confirms, unstored ones once).
+  // `done(confirmed, pending)` once each was tried: `confirmed` when the
+  // server acknowledged all of them, `pending` operations left for retry.
+  virtual void Execute(std::vector<PendingOp> ops,
+                       absl::AnyInvocable<void(bool confirmed, int pending) &&> done) = 0;
 };
 
 class Session {
@@ -127,6 +131,9 @@ class Session {
 
   // The credentials of the authenticated session; nullopt otherwise.
   std::optional<SessionCredentials> credentials() const;
+  // The app and the stored session key of the logged-in user, authenticated
+  // or not (the key may be dead); nullopt when nobody is logged in.
+  std::optional<SessionCredentials> stored_credentials() const;
 
   const SessionSnapshot& snapshot() const { return snapshot_; }
   SessionState state() const { return state_; }

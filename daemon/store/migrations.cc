@@ -23,6 +23,29 @@ const std::vector<std::string>& StateMigrations() {
           authenticated_at INTEGER
         );
       )sql",
+      // 2: push device tokens and server work queued across restarts.
+      R"sql(
+        CREATE TABLE push_tokens (
+          type INTEGER NOT NULL CHECK (type IN (1, 2)),
+          token TEXT NOT NULL,
+          state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),
+          is_unique INTEGER NOT NULL DEFAULT 0,
+          error_code INTEGER NOT NULL DEFAULT 0,
+          error TEXT NOT NULL DEFAULT '',
+          updated_at INTEGER NOT NULL,
+          PRIMARY KEY (type, token)
+        );
+        CREATE TABLE pending_ops (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          kind INTEGER NOT NULL CHECK (kind IN (1, 2, 3)),
+          app_id TEXT NOT NULL,
+          session_key TEXT NOT NULL,
+          type INTEGER NOT NULL DEFAULT 1,
+          token TEXT NOT NULL DEFAULT '',
+          attempts INTEGER NOT NULL DEFAULT 0,
+          created_at INTEGER NOT NULL
+        );
+      )sql",
   };
   return *migrations;
 }
@@ -30,6 +53,8 @@ const std::vector<std::string>& StateMigrations() {
 const std::vector<std::string>& CallRelatedTables() {
   static const std::vector<std::string>* const tables = new std::vector<std::string>{
       "session",
+      "push_tokens",
+      "pending_ops",
   };
   return *tables;
 }

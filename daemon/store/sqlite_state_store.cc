@@ -156,6 +156,116 @@ absl::Status SqliteStateStore::SaveSession(const StoredSession& s) {
   return stmt.Run();
 }
 
-absl::Status SqliteStateStore::ClearSession() { return db_->Exec("DELETE FROM session"); }
+absl::Status SqliteStateStore::InsertOps(std::vector<PendingOp>* ops) {
+  for (PendingOp& op : *ops) {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_->Prepare("INSERT INTO pending_ops (kind, app_id, session_key, type, "
+                                  "token, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    stmt.Bind(1, static_cast<int64_t>(op.kind))
+        .Bind(2, op.creds.app_id)
+        .Bind(3, op.creds.session_key)
+        .Bind(4, static_cast<int64_t>(op.type == PushType::kVoip ? 1 : 2))
+        .Bind(5, op.token)
+        .Bind(6, static_cast<int64_t>(op.attempts))
+        .Bind(7, ToMs(op.created_at));
+    RETURN_IF_ERROR(stmt.Run());
+    op.id = db_->LastInsertRowId();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStateStore::ClearSession(std::vector<PendingOp>* ops) {
+  return db_->Transaction([&]() -> absl::Status {
+    RETURN_IF_ERROR(db_->Exec("DELETE FROM session"));
+    RETURN_IF_ERROR(db_->Exec("UPDATE push_tokens SET state = 1, error_code = 0, error = ''"));
+    return InsertOps(ops);
+  });
+}
+
+absl::StatusOr<std::vector<StoredPushToken>> SqliteStateStore::LoadPushTokens() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT type, token, state, is_unique, error_code, error, "
+                                "updated_at FROM push_tokens ORDER BY updated_at, rowid"));
+  std::vector<StoredPushToken> tokens;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    StoredPushToken t;
+    t.type = stmt.ColumnInt(0) == 1 ? PushType::kVoip : PushType::kRemote;
+    t.token = stmt.ColumnText(1);
+    t.state = static_cast<PushTokenState>(stmt.ColumnInt(2));
+    t.unique = stmt.ColumnInt(3) != 0;
+    t.error_code = static_cast<int>(stmt.ColumnInt(4));
+    t.error = stmt.ColumnText(5);
+    t.updated_at = FromMs(stmt.ColumnInt(6));
+    tokens.push_back(std::move(t));
+  }
+  return tokens;
+}
+
+absl::Status SqliteStateStore::SavePushToken(const StoredPushToken& t) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT INTO push_tokens (type, token, state, is_unique, "
+                                "error_code, error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (type, token) DO UPDATE SET state = excluded.state, "
+                                "is_unique = excluded.is_unique, error_code = excluded.error_code, "
+                                "error = excluded.error, updated_at = excluded.updated_at"));
+  stmt.Bind(1, static_cast<int64_t>(t.type == PushType::kVoip ? 1 : 2))
+      .Bind(2, t.token)
+      .Bind(3, static_cast<int64_t>(t.state))
+      .Bind(4, static_cast<int64_t>(t.unique ? 1 : 0))
+      .Bind(5, static_cast<int64_t>(t.error_code))
+      .Bind(6, t.error)
+      .Bind(7, ToMs(t.updated_at));
+  return stmt.Run();
+}
+
+absl::Status SqliteStateStore::RemovePushTokens(PushType type, const std::string& token,
+                                                std::vector<PendingOp>* ops) {
+  return db_->Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_->Prepare(token.empty()
+                                      ? "DELETE FROM push_tokens WHERE type = ?"
+                                      : "DELETE FROM push_tokens WHERE type = ? AND token = ?"));
+    stmt.Bind(1, static_cast<int64_t>(type == PushType::kVoip ? 1 : 2));
+    if (!token.empty()) stmt.Bind(2, token);
+    RETURN_IF_ERROR(stmt.Run());
+    return InsertOps(ops);
+  });
+}
+
+absl::StatusOr<std::vector<PendingOp>> SqliteStateStore::LoadPendingOps() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT id, kind, app_id, session_key, type, token, attempts, "
+                                "created_at FROM pending_ops ORDER BY id"));
+  std::vector<PendingOp> ops;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    PendingOp op;
+    op.id = stmt.ColumnInt(0);
+    op.kind = static_cast<PendingOp::Kind>(stmt.ColumnInt(1));
+    op.creds.app_id = stmt.ColumnText(2);
+    op.creds.session_key = stmt.ColumnText(3);
+    op.type = stmt.ColumnInt(4) == 1 ? PushType::kVoip : PushType::kRemote;
+    op.token = stmt.ColumnText(5);
+    op.attempts = static_cast<int>(stmt.ColumnInt(6));
+    op.created_at = FromMs(stmt.ColumnInt(7));
+    ops.push_back(std::move(op));
+  }
+  return ops;
+}
+
+absl::Status SqliteStateStore::UpdatePendingOp(const PendingOp& op) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("UPDATE pending_ops SET attempts = ? WHERE id = ?"));
+  stmt.Bind(1, static_cast<int64_t>(op.attempts)).Bind(2, op.id);
+  return stmt.Run();
+}
+
+absl::Status SqliteStateStore::DeletePendingOp(int64_t id) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM pending_ops WHERE id = ?"));
+  stmt.Bind(1, id);
+  return stmt.Run();
+}
 
 }  // namespace callsd::daemon

@@ -30,12 +30,20 @@ class SqliteStateStore final : public StateStore {
   absl::Status ResetApp(const std::string& app_id) override;
   absl::StatusOr<std::optional<StoredSession>> LoadSession() override;
   absl::Status SaveSession(const StoredSession& session) override;
-  absl::Status ClearSession() override;
+  absl::Status ClearSession(std::vector<PendingOp>* ops) override;
+  absl::StatusOr<std::vector<StoredPushToken>> LoadPushTokens() override;
+  absl::Status SavePushToken(const StoredPushToken& token) override;
+  absl::Status RemovePushTokens(PushType type, const std::string& token,
+                                std::vector<PendingOp>* ops) override;
+  absl::StatusOr<std::vector<PendingOp>> LoadPendingOps() override;
+  absl::Status UpdatePendingOp(const PendingOp& op) override;
+  absl::Status DeletePendingOp(int64_t id) override;
 
   SqliteDb& db() { return *db_; }
 
  private:
   SqliteStateStore(std::unique_ptr<SqliteDb> db, int lock_fd);
+  absl::Status InsertOps(std::vector<PendingOp>* ops);
 
   std::unique_ptr<SqliteDb> db_;
   int lock_fd_;

@@ -135,3 +135,48 @@ TEST_F(ConfigTest, BadOverrideIsNamed) {
 
 }  // namespace
 }  // namespace callsd::daemon
+
+namespace callsd::daemon {
+namespace {
+
+// The shipped config/callsd.conf documents every key with its default:
+// uncommenting every "#key = value" line must give a valid config equal to
+// the defaults (server.url aside, which has no default).
+TEST(ShippedConfigTest, DocumentsEveryKeyWithItsDefault) {
+  std::ifstream in(std::string(CALLSD_SOURCE_DIR) + "/config/callsd.conf");
+  ASSERT_TRUE(in.good());
+  std::string text, line;
+  int keys = 0;
+  while (std::getline(in, line)) {
+    if (line.size() > 1 && line[0] == '#' && line[1] != ' ' && line.find(" = ") != std::string::npos) {
+      line = line.substr(1);
+      ++keys;
+    }
+    text += line + "\n";
+  }
+  EXPECT_GE(keys, 14);
+  char tmpl[] = "/tmp/callsd-shipped-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/callsd.conf";
+  std::ofstream(path) << text;
+  // The documented socket group may not exist here: keep the daemon's.
+  auto loaded = LoadConfig(path, {"daemon.socket_group = \"\""});
+  std::filesystem::remove_all(tmpl);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  Config defaults = DefaultConfig();
+  if (geteuid() == 0) {
+    EXPECT_EQ(loaded->socket_path, defaults.socket_path);
+    EXPECT_EQ(loaded->state_dir, defaults.state_dir);
+  }
+  EXPECT_EQ(loaded->watcher_queue, defaults.watcher_queue);
+  EXPECT_EQ(loaded->allow_insecure_http, defaults.allow_insecure_http);
+  EXPECT_EQ(loaded->request_timeout, defaults.request_timeout);
+  EXPECT_EQ(loaded->token_refresh_lead, defaults.token_refresh_lead);
+  EXPECT_EQ(loaded->retry_initial, defaults.retry_initial);
+  EXPECT_EQ(loaded->retry_max, defaults.retry_max);
+  EXPECT_EQ(loaded->control_tier, defaults.control_tier);
+  EXPECT_EQ(loaded->ca_file, defaults.ca_file);
+}
+
+}  // namespace
+}  // namespace callsd::daemon

@@ -23,14 +23,21 @@ using testing::RecordingEventSink;
 
 class RecordingEnder final : public SessionEnder {
  public:
-  void EndSession(const SessionCredentials& old, bool keep_push_tokens,
-                  absl::AnyInvocable<void(bool, int) &&> done) override {
+  std::vector<PendingOp> PlanEnd(const SessionCredentials& old, bool keep_push_tokens) override {
     ended.push_back(old);
     keep.push_back(keep_push_tokens);
-    std::move(done)(confirm, confirm ? 0 : 1);
+    PendingOp op;
+    op.kind = PendingOp::Kind::kEndSession;
+    op.creds = old;
+    return {op};
+  }
+  void Execute(std::vector<PendingOp> ops, absl::AnyInvocable<void(bool, int) &&> done) override {
+    executed.insert(executed.end(), ops.begin(), ops.end());
+    std::move(done)(confirm, confirm ? 0 : static_cast<int>(ops.size()));
   }
   std::vector<SessionCredentials> ended;
   std::vector<bool> keep;
+  std::vector<PendingOp> executed;
   bool confirm = true;
 };
 
@@ -432,6 +439,11 @@ TEST_F(SessionTest, DeauthenticateClearsAtOnceAndHandsTheKeyToTheEnder) {
   ASSERT_EQ(ender_.ended.size(), 1u);
   EXPECT_EQ(ender_.ended[0].session_key, "sk-alice");
   EXPECT_EQ(ender_.keep[0], true);
+  // The server work was stored with the logout, in the same transaction.
+  ASSERT_EQ(store_.ops.size(), 1u);
+  EXPECT_EQ(store_.ops[0].creds.session_key, "sk-alice");
+  ASSERT_EQ(ender_.executed.size(), 1u);
+  EXPECT_NE(ender_.executed[0].id, 0) << "executed as the stored operation";
   ASSERT_EQ(listener_.ended.size(), 1u);
   EXPECT_FALSE(listener_.ended[0]);
 
@@ -490,6 +502,10 @@ TEST_F(SessionTest, InitWithOtherAppWipesAndEndsTheOldSession) {
   EXPECT_EQ(session_->snapshot().app_id, "app-2");
   ASSERT_EQ(ender_.ended.size(), 1u);
   EXPECT_EQ(ender_.ended[0].app_id, "app-1");
+  // Best effort on the old app: tried, not stored (the old app is gone).
+  ASSERT_EQ(ender_.executed.size(), 1u);
+  EXPECT_EQ(ender_.executed[0].id, 0);
+  EXPECT_TRUE(store_.ops.empty());
   ASSERT_EQ(listener_.ended.size(), 1u);
   EXPECT_TRUE(listener_.ended[0]);
   auto changes = events_.Of<AppChanged>();
@@ -508,7 +524,7 @@ TEST_F(SessionTest, InitFailureChangesNothing) {
   EXPECT_EQ(out.get().status().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(session_->state(), SessionState::kAuthenticated);
   EXPECT_EQ(session_->snapshot().app_id, "app-1");
-  EXPECT_TRUE(ender_.ended.empty());
+  EXPECT_TRUE(ender_.executed.empty()) << "nothing is sent when the wipe failed";
 }
 
 TEST_F(SessionTest, ShutdownAnswersThePendingLogin) {

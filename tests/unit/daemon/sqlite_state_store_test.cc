@@ -101,7 +101,8 @@ TEST_F(StoreTest, SessionSurvivesReopenExactly) {
   EXPECT_EQ(s.push_key, want.push_key);
   EXPECT_EQ(s.authenticated_at, want.authenticated_at);
 
-  ASSERT_TRUE(store->ClearSession().ok());
+  std::vector<PendingOp> none;
+  ASSERT_TRUE(store->ClearSession(&none).ok());
   auto cleared = store->LoadSession();
   ASSERT_TRUE(cleared.ok());
   EXPECT_FALSE(cleared->has_value());
@@ -132,6 +133,142 @@ TEST_F(StoreTest, ResetAppIsAllOrNothing) {
   EXPECT_THAT(reset.message(), HasSubstr("injected failure"));
   EXPECT_EQ(**store->LoadAppId(), "app");
   EXPECT_TRUE(store->LoadSession()->has_value()) << "the wipe was rolled back";
+}
+
+StoredPushToken Token(PushType type, const std::string& url, PushTokenState state) {
+  StoredPushToken t;
+  t.type = type;
+  t.token = url;
+  t.state = state;
+  t.updated_at = absl::FromUnixMillis(1'800'000'000'000);
+  return t;
+}
+
+PendingOp Op(PendingOp::Kind kind, const std::string& token = "") {
+  PendingOp op;
+  op.kind = kind;
+  op.creds = {"app", "sk"};
+  op.type = PushType::kRemote;
+  op.token = token;
+  op.created_at = absl::FromUnixMillis(1'800'000'000'000);
+  return op;
+}
+
+TEST_F(StoreTest, PushTokensRoundTripAndUpsert) {
+  auto store = Open();
+  ASSERT_TRUE(store->ResetApp("app").ok());
+  StoredPushToken a = Token(PushType::kVoip, "https://push.example/a", PushTokenState::kPending);
+  a.unique = true;
+  ASSERT_TRUE(store->SavePushToken(a).ok());
+  ASSERT_TRUE(
+      store->SavePushToken(Token(PushType::kRemote, "https://push.example/b",
+                                 PushTokenState::kRegistered))
+          .ok());
+  a.state = PushTokenState::kFailed;
+  a.error_code = 400100;
+  a.error = "bad";
+  ASSERT_TRUE(store->SavePushToken(a).ok());
+  auto tokens = store->LoadPushTokens();
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_EQ((*tokens)[0].token, "https://push.example/a");
+  EXPECT_EQ((*tokens)[0].state, PushTokenState::kFailed);
+  EXPECT_EQ((*tokens)[0].error_code, 400100);
+  EXPECT_EQ((*tokens)[0].error, "bad");
+  EXPECT_TRUE((*tokens)[0].unique);
+  EXPECT_EQ((*tokens)[1].type, PushType::kRemote);
+}
+
+TEST_F(StoreTest, LogoutClearsSessionMarksTokensPendingAndQueuesWorkAtomically) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->ResetApp("app").ok());
+    ASSERT_TRUE(store->SaveSession(Alice()).ok());
+    ASSERT_TRUE(store->SavePushToken(Token(PushType::kVoip, "https://p/a",
+                                           PushTokenState::kRegistered))
+                    .ok());
+    std::vector<PendingOp> ops = {Op(PendingOp::Kind::kUnregisterPush, "https://p/a"),
+                                  Op(PendingOp::Kind::kEndSession)};
+    ASSERT_TRUE(store->ClearSession(&ops).ok());
+    EXPECT_GT(ops[0].id, 0);
+    EXPECT_GT(ops[1].id, ops[0].id);
+  }
+  auto store = Open();
+  EXPECT_FALSE(store->LoadSession()->has_value());
+  EXPECT_EQ((*store->LoadPushTokens())[0].state, PushTokenState::kPending);
+  auto ops = store->LoadPendingOps();
+  ASSERT_TRUE(ops.ok());
+  ASSERT_EQ(ops->size(), 2u);
+  EXPECT_EQ((*ops)[0].kind, PendingOp::Kind::kUnregisterPush);
+  EXPECT_EQ((*ops)[0].token, "https://p/a");
+  EXPECT_EQ((*ops)[0].creds.session_key, "sk");
+  EXPECT_EQ((*ops)[0].type, PushType::kRemote);
+  EXPECT_EQ((*ops)[1].kind, PendingOp::Kind::kEndSession);
+
+  PendingOp retried = (*ops)[0];
+  retried.attempts = 3;
+  ASSERT_TRUE(store->UpdatePendingOp(retried).ok());
+  ASSERT_TRUE(store->DeletePendingOp((*ops)[1].id).ok());
+  ops = store->LoadPendingOps();
+  ASSERT_EQ(ops->size(), 1u);
+  EXPECT_EQ((*ops)[0].attempts, 3);
+}
+
+TEST_F(StoreTest, LogoutThatFailsKeepsTheSessionAndQueuesNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store->ResetApp("app").ok());
+  ASSERT_TRUE(store->SaveSession(Alice()).ok());
+  ASSERT_TRUE(store->db()
+                  .Exec("CREATE TRIGGER no_ops BEFORE INSERT ON pending_ops BEGIN "
+                        "SELECT RAISE(ABORT, 'injected failure'); END;")
+                  .ok());
+  std::vector<PendingOp> ops = {Op(PendingOp::Kind::kEndSession)};
+  EXPECT_FALSE(store->ClearSession(&ops).ok());
+  EXPECT_TRUE(store->LoadSession()->has_value()) << "rolled back";
+}
+
+TEST_F(StoreTest, RemovePushTokensOneOrAllOfAType) {
+  auto store = Open();
+  ASSERT_TRUE(store->ResetApp("app").ok());
+  for (const char* url : {"https://p/1", "https://p/2"}) {
+    ASSERT_TRUE(store->SavePushToken(Token(PushType::kVoip, url, PushTokenState::kRegistered)).ok());
+  }
+  ASSERT_TRUE(
+      store->SavePushToken(Token(PushType::kRemote, "https://p/3", PushTokenState::kRegistered))
+          .ok());
+  std::vector<PendingOp> ops = {Op(PendingOp::Kind::kUnregisterPush, "https://p/1")};
+  ASSERT_TRUE(store->RemovePushTokens(PushType::kVoip, "https://p/1", &ops).ok());
+  EXPECT_EQ(store->LoadPushTokens()->size(), 2u);
+  std::vector<PendingOp> all = {Op(PendingOp::Kind::kUnregisterAllPush)};
+  ASSERT_TRUE(store->RemovePushTokens(PushType::kVoip, "", &all).ok());
+  auto left = store->LoadPushTokens();
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].token, "https://p/3");
+  EXPECT_EQ(store->LoadPendingOps()->size(), 2u);
+  // An APP_ID change wipes tokens and queued work too.
+  ASSERT_TRUE(store->ResetApp("other").ok());
+  EXPECT_TRUE(store->LoadPushTokens()->empty());
+  EXPECT_TRUE(store->LoadPendingOps()->empty());
+}
+
+TEST_F(StoreTest, MigratesAVersionOneDatabase) {
+  {
+    std::filesystem::create_directories(dir_);
+    chmod(dir_.c_str(), 0700);
+    auto db = SqliteDb::Open(dir_ + "/callsd.db", {});
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Migrate({StateMigrations()[0]}).ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO app VALUES (1, 'old-app', 0); "
+                            "INSERT INTO session (id, user_id, token_kind, token) "
+                            "VALUES (1, 'alice', 1, 't')")
+                    .ok());
+  }
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->db().UserVersion(), static_cast<int>(StateMigrations().size()));
+  EXPECT_EQ(**store->LoadAppId(), "old-app");
+  EXPECT_EQ((*store->LoadSession())->user_id, "alice") << "data survives the migration";
+  EXPECT_TRUE(store->LoadPushTokens()->empty());
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameDirectoryIsRefused) {

@@ -15,6 +15,8 @@ class FakeStateStore final : public StateStore {
     ++resets;
     app_id = id;
     session.reset();
+    push_tokens.clear();
+    ops.clear();
     return absl::OkStatus();
   }
   absl::StatusOr<std::optional<StoredSession>> LoadSession() override { return session; }
@@ -24,14 +26,62 @@ class FakeStateStore final : public StateStore {
     ++session_writes;
     return absl::OkStatus();
   }
-  absl::Status ClearSession() override {
+  absl::Status ClearSession(std::vector<PendingOp>* ops) override {
     if (!fail_writes.ok()) return fail_writes;
     session.reset();
+    for (StoredPushToken& t : push_tokens) {
+      t.state = PushTokenState::kPending;
+      t.error_code = 0;
+      t.error.clear();
+    }
+    AddOps(ops);
     return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<StoredPushToken>> LoadPushTokens() override { return push_tokens; }
+  absl::Status SavePushToken(const StoredPushToken& token) override {
+    if (!fail_writes.ok()) return fail_writes;
+    for (StoredPushToken& t : push_tokens) {
+      if (t.type == token.type && t.token == token.token) {
+        t = token;
+        return absl::OkStatus();
+      }
+    }
+    push_tokens.push_back(token);
+    return absl::OkStatus();
+  }
+  absl::Status RemovePushTokens(PushType type, const std::string& token,
+                                std::vector<PendingOp>* ops) override {
+    if (!fail_writes.ok()) return fail_writes;
+    std::erase_if(push_tokens, [&](const StoredPushToken& t) {
+      return t.type == type && (token.empty() || t.token == token);
+    });
+    AddOps(ops);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<PendingOp>> LoadPendingOps() override { return ops; }
+  absl::Status UpdatePendingOp(const PendingOp& op) override {
+    for (PendingOp& o : ops) {
+      if (o.id == op.id) o = op;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status DeletePendingOp(int64_t id) override {
+    std::erase_if(ops, [&](const PendingOp& o) { return o.id == id; });
+    return absl::OkStatus();
+  }
+
+  void AddOps(std::vector<PendingOp>* added) {
+    for (PendingOp& op : *added) {
+      op.id = next_op_id++;
+      ops.push_back(op);
+    }
   }
 
   std::optional<std::string> app_id;
   std::optional<StoredSession> session;
+  std::vector<StoredPushToken> push_tokens;
+  std::vector<PendingOp> ops;
+  int64_t next_op_id = 1;
   absl::Status fail_writes;
   int resets = 0;
   int session_writes = 0;

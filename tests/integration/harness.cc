@@ -1,0 +1,464 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
+#include "common/http/lws_http_client.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace callsd::itest {
+
+std::string Binary(const std::string& name) {
+  if (name == "callsd") return CALLSD_BIN;
+  if (name == "calls-server") return CALLS_SERVER_BIN;
+  if (name == "callsctl") return CALLSCTL_BIN;
+  ADD_FAILURE() << "unknown binary " << name;
+  return name;
+}
+
+// --- TempDir ----------------------------------------------------------------
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/cdt-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+  }
+  path_ = tmpl;
+  chmod(path_.c_str(), 0755);  // other test uids must reach the socket
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("CALLSD_KEEP_TEST_DIRS") != nullptr) {
+    std::fprintf(stderr, "keeping %s\n", path_.c_str());
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout,
+             absl::Duration poll) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(poll);
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content, mode_t mode) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+  }
+  chmod(path.c_str(), mode);
+}
+
+// --- Process ----------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Process>> Process::Start(ProcessOptions options) {
+  std::vector<std::string> argv;
+  if (options.uid || options.gid) {
+    argv = {"/usr/bin/setpriv"};
+    if (options.uid) argv.push_back(absl::StrCat("--reuid=", *options.uid));
+    if (options.gid) argv.push_back(absl::StrCat("--regid=", *options.gid));
+    if (options.groups.empty()) {
+      argv.push_back("--clear-groups");
+    } else {
+      argv.push_back(absl::StrCat("--groups=", absl::StrJoin(options.groups, ",")));
+    }
+    argv.push_back("--");
+  }
+  argv.insert(argv.end(), options.argv.begin(), options.argv.end());
+
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(*e, absl::MaxSplits('=', 1));
+    env[kv.first] = kv.second;
+  }
+  for (const auto& [k, v] : options.env) env[k] = v;
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+
+  std::vector<char*> c_argv;
+  for (auto& a : argv) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  std::vector<char*> c_env;
+  for (auto& e : env_strings) c_env.push_back(e.data());
+  c_env.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  auto path_or_null = [](const std::string& p) { return p.empty() ? "/dev/null" : p.c_str(); };
+  posix_spawn_file_actions_addopen(&actions, 0, path_or_null(options.stdin_path), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, path_or_null(options.stdout_path),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, path_or_null(options.stderr_path),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  // A fresh signal mask and default dispositions in the child.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, c_argv[0], &actions, &attr, c_argv.data(), c_env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", std::strerror(rc)));
+  }
+  return std::unique_ptr<Process>(new Process(pid));
+}
+
+Process::~Process() {
+  if (!exit_code_) Kill();
+}
+
+bool Process::Running() {
+  if (exit_code_) return false;
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return r == 0;
+}
+
+absl::StatusOr<int> Process::Wait(absl::Duration timeout) {
+  if (!WaitFor([this] { return !Running(); }, timeout, absl::Milliseconds(2))) {
+    return absl::DeadlineExceededError(absl::StrCat("pid ", pid_, " still running after ",
+                                                    absl::FormatDuration(timeout)));
+  }
+  return exit_code_.value_or(-1);
+}
+
+absl::StatusOr<int> Process::Stop(int signal, absl::Duration timeout) {
+  if (exit_code_) return *exit_code_;
+  ::kill(pid_, signal);
+  auto code = Wait(timeout);
+  if (!code.ok() && signal != SIGKILL) {
+    ::kill(pid_, SIGKILL);
+    (void)Wait(absl::Seconds(10));
+  }
+  return code;
+}
+
+CommandResult Run(ProcessOptions options, absl::Duration timeout) {
+  TempDir dir;
+  options.stdout_path = dir / "out";
+  options.stderr_path = dir / "err";
+  CommandResult result;
+  auto process = Process::Start(options);
+  if (!process.ok()) {
+    result.err = std::string(process.status().message());
+    return result;
+  }
+  auto code = (*process)->Wait(timeout);
+  if (!code.ok()) {
+    ADD_FAILURE() << absl::StrJoin(options.argv, " ") << " did not finish within "
+                  << absl::FormatDuration(timeout);
+    (*process)->Kill();
+  } else {
+    result.exit_code = *code;
+  }
+  result.out = ReadFile(options.stdout_path);
+  result.err = ReadFile(options.stderr_path);
+  return result;
+}
+
+// --- Sockets in /proc -----------------------------------------------------------
+
+int CountTcpConnections(pid_t pid, int remote_port) {
+  // Inodes of the process's sockets.
+  std::set<std::string> inodes;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/fd"), ec)) {
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(entry.path(), link_ec).string();
+    if (absl::StartsWith(target, "socket:[")) {
+      inodes.insert(std::string(absl::StripSuffix(absl::StripPrefix(target, "socket:["), "]")));
+    }
+  }
+  int count = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::istringstream lines(ReadFile(table));
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.size() < 10) continue;
+      // f[2] = remote "ADDR:PORT" (hex), f[3] = state (01 established), f[9] = inode.
+      const std::string& remote = f[2];
+      int port = 0;
+      const std::string hex_port = remote.substr(remote.find(':') + 1);
+      port = static_cast<int>(std::strtol(hex_port.c_str(), nullptr, 16));
+      if (port == remote_port && f[3] == "01" && inodes.count(f[9]) > 0) ++count;
+    }
+  }
+  return count;
+}
+
+// --- HTTP for the admin API ------------------------------------------------------
+
+namespace {
+
+LwsHttpClient& Http() {
+  static LwsHttpClient* client = [] {
+    auto c = LwsHttpClient::Create({});
+    if (!c.ok()) {
+      std::fprintf(stderr, "harness HTTP client: %s\n", std::string(c.status().message()).c_str());
+      std::abort();
+    }
+    return c->release();
+  }();
+  return *client;
+}
+
+std::pair<int, std::string> SendSync(HttpRequest request) {
+  absl::Notification done;
+  absl::StatusOr<HttpResponse> response;
+  Http().Send(std::move(request), [&](absl::StatusOr<HttpResponse> r) {
+    response = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  if (!response.ok()) return {0, std::string(response.status().message())};
+  return {response->status, response->body};
+}
+
+}  // namespace
+
+// --- ServerProcess ------------------------------------------------------------------
+
+ServerProcess::ServerProcess(const std::string& dir) : dir_(dir + "/server") {
+  std::filesystem::create_directories(dir_ + "/demo");
+  EXPECT_TRUE(Start());
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+bool ServerProcess::Start() {
+  std::filesystem::remove(dir_ + "/port");
+  ProcessOptions o;
+  o.argv = {Binary("calls-server"), "--listen=127.0.0.1",
+            absl::StrCat("--port=", port_),  // 0 the first time, then the same
+            "--port_file=" + dir_ + "/port", "--db=" + dir_ + "/calls-server.db",
+            "--demo_dir=" + dir_ + "/demo"};
+  o.stderr_path = log_path();
+  auto p = Process::Start(o);
+  if (!p.ok()) {
+    ADD_FAILURE() << p.status();
+    return false;
+  }
+  process_ = *std::move(p);
+  const bool up = WaitFor([&] {
+    return !ReadFile(dir_ + "/port").empty() || !process_->Running();
+  }, absl::Seconds(20));
+  int port = 0;
+  if (!up || !absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFile(dir_ + "/port")), &port)) {
+    ADD_FAILURE() << "calls-server did not start:\n" << ReadFile(log_path());
+    process_.reset();
+    return false;
+  }
+  port_ = port;
+  return true;
+}
+
+void ServerProcess::Stop() {
+  if (process_ == nullptr) return;
+  auto code = process_->Stop(SIGTERM);
+  EXPECT_TRUE(code.ok() && *code == 0) << "calls-server did not stop cleanly: "
+                                       << (code.ok() ? absl::StrCat(*code) : code.status().ToString())
+                                       << "\n" << ReadFile(log_path());
+  process_.reset();
+}
+
+void ServerProcess::Kill() {
+  if (process_ == nullptr) return;
+  process_->Kill();
+  process_.reset();
+}
+
+std::string ServerProcess::url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+
+std::string ServerProcess::token_file(const std::string& user) const {
+  return dir_ + "/demo/" + user + ".token";
+}
+
+std::string ServerProcess::token(const std::string& user) const {
+  return std::string(absl::StripAsciiWhitespace(ReadFile(token_file(user))));
+}
+
+std::string ServerProcess::api_token() const {
+  return std::string(absl::StripAsciiWhitespace(ReadFile(dir_ + "/demo/api-token")));
+}
+
+std::pair<int, std::string> ServerProcess::Admin(const std::string& method,
+                                                 const std::string& path,
+                                                 const std::string& body) {
+  HttpRequest request;
+  request.method = method;
+  request.url = url() + path;
+  request.headers = {{"Api-Token", api_token()}, {"Content-Type", "application/json"}};
+  request.body = body;
+  request.timeout = absl::Seconds(10);
+  return SendSync(std::move(request));
+}
+
+std::pair<int, std::string> ServerProcess::Client(
+    const std::string& method, const std::string& path,
+    const std::map<std::string, std::string>& headers, const std::string& body) {
+  HttpRequest request;
+  request.method = method;
+  request.url = url() + path;
+  for (const auto& [k, v] : headers) request.headers.emplace_back(k, v);
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = body;
+  request.timeout = absl::Seconds(10);
+  return SendSync(std::move(request));
+}
+
+// --- DaemonProcess ------------------------------------------------------------------
+
+DaemonProcess::DaemonProcess(const std::string& dir, const std::string& server_url,
+                             std::vector<std::string> extra_args)
+    : dir_(dir),
+      socket_(dir + "/d.sock"),
+      state_dir_(dir + "/state"),
+      server_url_(server_url),
+      extra_args_(std::move(extra_args)) {}
+
+DaemonProcess::~DaemonProcess() {
+  if (process_ != nullptr) Stop();
+}
+
+bool DaemonProcess::Start() {
+  ProcessOptions o;
+  o.argv = {Binary("callsd"), "--socket=" + socket_, "--state_dir=" + state_dir_,
+            "--server_url=" + server_url_, "--verbosity=1"};
+  o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
+  o.stderr_path = log_path();
+  auto p = Process::Start(o);
+  if (!p.ok()) {
+    ADD_FAILURE() << p.status();
+    return false;
+  }
+  process_ = *std::move(p);
+  // Up when the socket answers GetState.
+  const bool up = WaitFor(
+      [&] {
+        if (!process_->Running()) return true;
+        struct stat st {};
+        if (stat(socket_.c_str(), &st) != 0) return false;
+        return Ctl({"status"}).exit_code == 0;
+      },
+      absl::Seconds(20), absl::Milliseconds(20));
+  if (!up || !process_->Running()) {
+    ADD_FAILURE() << "callsd did not start:\n" << log();
+    process_.reset();
+    return false;
+  }
+  return true;
+}
+
+int DaemonProcess::Stop() {
+  if (process_ == nullptr) return -1;
+  auto code = process_->Stop(SIGTERM, absl::Seconds(15));
+  process_.reset();
+  EXPECT_TRUE(code.ok()) << "callsd did not stop on SIGTERM:\n" << log();
+  return code.ok() ? *code : -1;
+}
+
+void DaemonProcess::Kill() {
+  if (process_ == nullptr) return;
+  process_->Kill();
+  process_.reset();
+}
+
+pid_t DaemonProcess::pid() const { return process_ ? process_->pid() : -1; }
+
+CommandResult DaemonProcess::Ctl(const std::vector<std::string>& args,
+                                 const std::string& stdin_text, ProcessOptions base) const {
+  TempDir tmp;
+  base.argv = {Binary("callsctl"), "--socket=" + socket_};
+  base.argv.insert(base.argv.end(), args.begin(), args.end());
+  if (!stdin_text.empty()) {
+    base.stdin_path = tmp / "stdin";
+    WriteFile(base.stdin_path, stdin_text, 0644);
+  }
+  return Run(std::move(base));
+}
+
+// --- Watcher ------------------------------------------------------------------------
+
+Watcher::Watcher(const DaemonProcess& daemon, const std::string& dir, ProcessOptions base) {
+  static int counter = 0;
+  const std::string name = absl::StrCat(dir, "/watch-", ++counter);
+  out_ = name + ".out";
+  err_ = name + ".err";
+  base.argv = {Binary("callsctl"), "--socket=" + daemon.socket(), "--json", "watch"};
+  base.stdout_path = out_;
+  base.stderr_path = err_;
+  auto p = Process::Start(base);
+  EXPECT_TRUE(p.ok()) << p.status();
+  if (p.ok()) process_ = *std::move(p);
+  // Subscribed once the snapshot arrived.
+  EXPECT_TRUE(WaitForLine("\"snapshot\"")) << "no snapshot: " << ReadFile(err_);
+}
+
+Watcher::~Watcher() {
+  if (process_) (void)process_->Stop(SIGINT);
+}
+
+std::vector<std::string> Watcher::Lines() const {
+  std::vector<std::string> lines = absl::StrSplit(ReadFile(out_), '\n', absl::SkipEmpty());
+  return lines;
+}
+
+bool Watcher::WaitForLine(const std::string& needle, absl::Duration timeout) const {
+  return WaitFor(
+      [&] {
+        for (const std::string& line : Lines()) {
+          if (line.find(needle) != std::string::npos) return true;
+        }
+        return false;
+      },
+      timeout);
+}
+
+}  // namespace callsd::itest

@@ -1,0 +1,188 @@
+// Integration harness: starts the real calls-server, callsd and callsctl as
+// processes in a temporary folder (short paths under /tmp), on ephemeral
+// ports, and waits on conditions with deadlines (never a bare sleep).
+#ifndef CALLSD_TESTS_INTEGRATION_HARNESS_H_
+#define CALLSD_TESTS_INTEGRATION_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace callsd::itest {
+
+// Path of a built program: "callsd", "calls-server" or "callsctl".
+std::string Binary(const std::string& name);
+
+// A fresh folder under /tmp (short: Unix socket paths are limited), removed
+// at destruction unless CALLSD_KEEP_TEST_DIRS is set.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Polls `condition` every `poll` until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(10),
+             absl::Duration poll = absl::Milliseconds(5));
+
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content, mode_t mode = 0600);
+
+struct ProcessOptions {
+  std::vector<std::string> argv;
+  // Added to (or replacing in) the test's environment.
+  std::map<std::string, std::string> env;
+  std::string stdout_path;  // /dev/null when empty
+  std::string stderr_path;  // /dev/null when empty
+  std::string stdin_path;   // /dev/null when empty
+  // Run as this uid/gid with no supplementary groups but `groups` (via
+  // setpriv; needs root).
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::vector<gid_t> groups;
+};
+
+class Process {
+ public:
+  static absl::StatusOr<std::unique_ptr<Process>> Start(ProcessOptions options);
+  // SIGKILLs the process if it still runs.
+  ~Process();
+
+  pid_t pid() const { return pid_; }
+  bool Running();
+  // Waits for the exit: the exit code, or 128 + signal. DEADLINE_EXCEEDED
+  // when it is still running after `timeout`.
+  absl::StatusOr<int> Wait(absl::Duration timeout = absl::Seconds(10));
+  // Sends `signal` and waits.
+  absl::StatusOr<int> Stop(int signal = 15, absl::Duration timeout = absl::Seconds(10));
+  void Kill() { (void)Stop(9); }
+
+ private:
+  explicit Process(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  std::optional<int> exit_code_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion (killed after `timeout`, which counts as a
+// failure with exit_code -1).
+CommandResult Run(ProcessOptions options, absl::Duration timeout = absl::Seconds(30));
+
+// Established TCP connections of process `pid` to `remote_port` on
+// loopback, read from /proc (what ss shows).
+int CountTcpConnections(pid_t pid, int remote_port);
+
+// calls-server with the demo app and users, on an ephemeral port.
+class ServerProcess {
+ public:
+  // Starts in `dir`/server (database, demo tokens, log). Fails the test if
+  // it does not come up.
+  explicit ServerProcess(const std::string& dir);
+  ~ServerProcess();
+
+  bool Start();  // again, on the same database and port when restarting
+  void Stop();
+  void Kill();
+  bool running() const { return process_ != nullptr; }
+
+  int port() const { return port_; }
+  std::string url() const;
+  std::string token_file(const std::string& user) const;  // access token of alice/bob
+  std::string token(const std::string& user) const;
+  std::string api_token() const;
+  std::string log_path() const { return dir_ + "/calls-server.log"; }
+  const Process* process() const { return process_.get(); }
+
+  // Platform API call with the app's Api-Token: {HTTP status, body}.
+  std::pair<int, std::string> Admin(const std::string& method, const std::string& path,
+                                    const std::string& body = "");
+  // Client API call: {HTTP status, body}.
+  std::pair<int, std::string> Client(const std::string& method, const std::string& path,
+                                     const std::map<std::string, std::string>& headers,
+                                     const std::string& body = "");
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  std::unique_ptr<Process> process_;
+};
+
+// callsd on a socket in `dir`.
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& dir, const std::string& server_url,
+                std::vector<std::string> extra_args = {});
+  ~DaemonProcess();
+
+  // Starts and waits until the socket answers. false (with the log in the
+  // test output) if it exits or does not come up.
+  bool Start();
+  // SIGTERM and wait: the exit code.
+  int Stop();
+  void Kill();
+  bool running() const { return process_ != nullptr; }
+  pid_t pid() const;
+
+  const std::string& socket() const { return socket_; }
+  const std::string& state_dir() const { return state_dir_; }
+  std::string log_path() const { return dir_ + "/callsd.log"; }
+  std::string log() const { return ReadFile(log_path()); }
+  void set_server_url(const std::string& url) { server_url_ = url; }
+  std::vector<std::string>& extra_args() { return extra_args_; }
+
+  // Runs callsctl against this daemon with `args`; `stdin_text` is fed to
+  // it. Extra process options (uid/gid) may be given.
+  CommandResult Ctl(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                    ProcessOptions base = {}) const;
+
+ private:
+  std::string dir_;
+  std::string socket_;
+  std::string state_dir_;
+  std::string server_url_;
+  std::vector<std::string> extra_args_;
+  std::unique_ptr<Process> process_;
+};
+
+// A `callsctl watch --json` running in the background; its lines are read
+// from the output file.
+class Watcher {
+ public:
+  explicit Watcher(const DaemonProcess& daemon, const std::string& dir, ProcessOptions base = {});
+  ~Watcher();
+  // Every JSON line so far.
+  std::vector<std::string> Lines() const;
+  // Waits until some line contains `needle`.
+  bool WaitForLine(const std::string& needle, absl::Duration timeout = absl::Seconds(10)) const;
+  Process* process() { return process_.get(); }
+  std::string stderr_text() const { return ReadFile(err_); }
+
+ private:
+  std::string out_;
+  std::string err_;
+  std::unique_ptr<Process> process_;
+};
+
+}  // namespace callsd::itest
+
+#endif  // CALLSD_TESTS_INTEGRATION_HARNESS_H_
