@@ -259,7 +259,7 @@ TEST_F(AuthTest, SocketIsGroupOnlyAndALiveDaemonKeepsIt) {
   ProcessOptions o;
   o.argv = {Binary("callsd"), "--socket=" + daemon_.socket(), "--state_dir=" + (other / "state"),
             "--server_url=" + server_.url()};
-  CommandResult second = itest::Run(o);
+  CommandResult second = RunCommand(o);
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr(daemon_.socket()));
   EXPECT_THAT(second.err, HasSubstr("another running callsd"));

@@ -177,7 +177,7 @@ absl::StatusOr<int> Process::Stop(int signal, absl::Duration timeout) {
   return code;
 }
 
-CommandResult Run(ProcessOptions options, absl::Duration timeout) {
+CommandResult RunCommand(ProcessOptions options, absl::Duration timeout) {
   TempDir dir;
   options.stdout_path = dir / "out";
   options.stderr_path = dir / "err";
@@ -421,7 +421,7 @@ CommandResult DaemonProcess::Ctl(const std::vector<std::string>& args,
     base.stdin_path = tmp / "stdin";
     WriteFile(base.stdin_path, stdin_text, 0644);
   }
-  return Run(std::move(base));
+  return RunCommand(std::move(base));
 }
 
 // --- Watcher ------------------------------------------------------------------------

@@ -86,7 +86,7 @@ struct CommandResult {
 
 // Runs a command to completion (killed after `timeout`, which counts as a
 // failure with exit_code -1).
-CommandResult Run(ProcessOptions options, absl::Duration timeout = absl::Seconds(30));
+CommandResult RunCommand(ProcessOptions options, absl::Duration timeout = absl::Seconds(30));
 
 // Established TCP connections of process `pid` to `remote_port` on
 // loopback, read from /proc (what ss shows).

@@ -189,7 +189,7 @@ CommandResult StartDaemon(const std::vector<std::string>& args) {
   ProcessOptions o;
   o.argv = {Binary("callsd")};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
-  return Run(o, absl::Seconds(20));
+  return RunCommand(o, absl::Seconds(20));
 }
 
 TEST(StartupTest, BadConfigFailsWithOneLineNamingTheKey) {
