@@ -2,9 +2,15 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/calls_error.h"
+#include "daemon/rpc/byte_buffer_util.h"
 #include "daemon/rpc/proto_conversion.h"
+#include "daemon/rpc/request_decoding.h"
 #include "daemon/rpc/status_conversion.h"
 #include "daemon/rpc/validation.h"
 #include "glog/logging.h"
@@ -13,10 +19,15 @@ namespace callsd::daemon::rpc {
 namespace {
 
 using callsd::v1::Event;
+using Bytes = grpc::ByteBuffer;
 
 TokenKind FromProto(callsd::v1::TokenKind kind) {
   return kind == callsd::v1::TOKEN_KIND_SESSION_TOKEN ? TokenKind::kSessionToken
                                                       : TokenKind::kAccessToken;
+}
+
+absl::Status Decode(const Bytes* buffer, google::protobuf::Message* out) {
+  return DecodeRequest(FlattenByteBuffer(*buffer), out);
 }
 
 // One WatchEvents stream. The bus holds it (as an EventSubscriber) and the
@@ -25,7 +36,7 @@ TokenKind FromProto(callsd::v1::TokenKind kind) {
 // never runs OnWriteDone/OnDone inline from them, so this cannot deadlock.
 class WatchStream final : public EventSubscriber {
  public:
-  WatchStream(grpc::ServerWriteReactor<Event>* reactor, size_t limit)
+  WatchStream(grpc::ServerWriteReactor<Bytes>* reactor, size_t limit)
       : reactor_(reactor), limit_(limit) {}
 
   bool Deliver(EventPtr event) override {
@@ -33,10 +44,11 @@ class WatchStream final : public EventSubscriber {
     if (finished_ || reactor_ == nullptr) return false;
     if (queue_.size() >= limit_) {
       LOG(WARNING) << "dropping a watcher that fell " << queue_.size() << " events behind";
-      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                "this watcher fell more than " + std::to_string(limit_) +
-                                    " events behind and was dropped; watch again to resume "
-                                    "from a new snapshot"));
+      FinishLocked(ToGrpcStatus(CallsError(
+          absl::StatusCode::kResourceExhausted, 0,
+          absl::StrCat("this watcher fell more than ", limit_,
+                       " events behind and was dropped"),
+          {}, "watch again to resume from a new snapshot; read events as they come")));
       return false;
     }
     queue_.push_back(std::move(event));
@@ -81,7 +93,7 @@ class WatchStream final : public EventSubscriber {
     current_ = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
-    reactor_->StartWrite(current_.get());
+    reactor_->StartWrite(&current_->bytes);
   }
 
   // Finish once; after the write in flight, if any.
@@ -97,7 +109,7 @@ class WatchStream final : public EventSubscriber {
   }
 
   absl::Mutex mu_;
-  grpc::ServerWriteReactor<Event>* reactor_ ABSL_GUARDED_BY(mu_);
+  grpc::ServerWriteReactor<Bytes>* reactor_ ABSL_GUARDED_BY(mu_);
   const size_t limit_;
   std::deque<EventPtr> queue_ ABSL_GUARDED_BY(mu_);
   EventPtr current_ ABSL_GUARDED_BY(mu_);
@@ -106,7 +118,7 @@ class WatchStream final : public EventSubscriber {
   std::optional<grpc::Status> pending_finish_ ABSL_GUARDED_BY(mu_);
 };
 
-class WatchReactor final : public grpc::ServerWriteReactor<Event> {
+class WatchReactor final : public grpc::ServerWriteReactor<Bytes> {
  public:
   explicit WatchReactor(size_t limit) : stream_(std::make_shared<WatchStream>(this, limit)) {}
 
@@ -123,9 +135,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<Event> {
   const std::shared_ptr<WatchStream> stream_;
 };
 
-class DeniedWatch final : public grpc::ServerWriteReactor<Event> {
+class RefusedWatch final : public grpc::ServerWriteReactor<Bytes> {
  public:
-  explicit DeniedWatch(grpc::Status status) { Finish(std::move(status)); }
+  explicit RefusedWatch(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
 };
 
@@ -133,132 +145,147 @@ class DeniedWatch final : public grpc::ServerWriteReactor<Event> {
 
 CallsService::CallsService(Deps deps) : deps_(std::move(deps)) {}
 
-absl::Status CallsService::CheckPeer(grpc::CallbackServerContext* ctx, Tier tier,
-                                     const char* method, std::string* tier_name) {
-  *tier_name = TierName(tier);
+absl::Status CallsService::CheckPeer(Ctx* ctx, Tier tier, const char* method) const {
   const std::string peer_name = ctx->peer();
   std::optional<PeerCredentials> peer = deps_.peers->Lookup(peer_name);
   if (!peer) {
     LOG(WARNING) << method << " from an unknown peer " << peer_name << " refused";
-    return absl::PermissionDeniedError(
-        std::string(method) + " refused: the caller's credentials are unknown");
+    return absl::PermissionDeniedError(std::string("permission denied: ") + method +
+                                       " refused: the caller's credentials are unknown");
   }
   VLOG(1) << method << " from uid " << peer->uid << " pid " << peer->pid;
   return deps_.policy.Check(*peer, tier, method);
 }
 
-bool CallsService::Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor,
-                         Tier tier, const char* method, const absl::Status& validation) {
-  std::string tier_name;
-  absl::Status status = CheckPeer(ctx, tier, method, &tier_name);
-  if (!status.ok()) {
-    reactor->Finish(ToGrpcStatus(status, tier_name));
-    return false;
-  }
-  if (!validation.ok()) {
-    reactor->Finish(ToGrpcStatus(validation));
-    return false;
-  }
-  return true;
-}
-
 void CallsService::FillState(callsd::v1::State* out) const { *out = *deps_.bus->state(); }
 
-grpc::ServerUnaryReactor* CallsService::Init(grpc::CallbackServerContext* ctx,
-                                             const callsd::v1::InitRequest* request,
-                                             callsd::v1::InitResponse* response) {
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* CallsService::Unary(Ctx* ctx, const Bytes* request, Bytes* response,
+                                              Tier tier, const char* method,
+                                              absl::AnyInvocable<void(Req, Reply<Resp>) &&> work,
+                                              bool on_engine) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "Init", Validate(*request))) return reactor;
-  deps_.engine->Post([this, reactor, response, app_id = request->app_id()] {
-    deps_.session->Init(app_id, [this, reactor, response](
-                                    absl::StatusOr<Session::InitResult> result) {
-      if (result.ok()) {
-        response->set_changed(result->changed);
-        response->set_previous_app_id(result->previous_app_id);
-        FillState(response->mutable_state());
-      }
-      reactor->Finish(ToGrpcStatus(result.status()));
-    });
-  });
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* CallsService::Authenticate(
-    grpc::CallbackServerContext* ctx, const callsd::v1::AuthenticateRequest* request,
-    callsd::v1::AuthenticateResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "Authenticate", Validate(*request))) return reactor;
-  deps_.engine->Post([this, reactor, response, user_id = request->user_id(),
-                      kind = FromProto(request->token_kind()), token = request->token()] {
-    deps_.session->Authenticate(
-        user_id, kind, token,
-        [this, reactor, response](absl::StatusOr<SessionSnapshot> result) {
-          if (result.ok()) {
-            response->mutable_user()->set_user_id(result->user_id);
-            response->mutable_user()->set_nickname(result->nickname);
-            FillState(response->mutable_state());
-          }
-          reactor->Finish(ToGrpcStatus(result.status()));
-        });
-  });
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* CallsService::Deauthenticate(
-    grpc::CallbackServerContext* ctx, const callsd::v1::DeauthenticateRequest* request,
-    callsd::v1::DeauthenticateResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "Deauthenticate")) return reactor;
-  deps_.engine->Post([this, reactor, response, keep = request->keep_push_tokens()] {
-    deps_.session->Deauthenticate(
-        keep, [this, reactor, response](absl::StatusOr<Session::DeauthResult> result) {
-          if (result.ok()) {
-            response->set_server_confirmed(result->server_confirmed);
-            response->set_pending_operations(result->pending_operations);
-            FillState(response->mutable_state());
-          }
-          reactor->Finish(ToGrpcStatus(result.status()));
-        });
-  });
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* CallsService::RefreshSessionToken(
-    grpc::CallbackServerContext* ctx, const callsd::v1::RefreshSessionTokenRequest* request,
-    callsd::v1::RefreshSessionTokenResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "RefreshSessionToken", Validate(*request))) {
+  if (absl::Status denied = CheckPeer(ctx, tier, method); !denied.ok()) {
+    reactor->Finish(ToGrpcStatus(denied, TierName(tier)));
     return reactor;
   }
-  deps_.engine->Post([this, reactor, response, token = request->token()] {
-    deps_.session->RefreshSessionToken(
-        token, [this, reactor, response](absl::StatusOr<absl::Time> result) {
-          if (result.ok()) {
-            if (*result != absl::InfiniteFuture()) ToProto(*result, response->mutable_expires_at());
-            FillState(response->mutable_state());
-          }
-          reactor->Finish(ToGrpcStatus(result.status()));
-        });
+  Req req;
+  absl::Status valid = Decode(request, &req);
+  if (valid.ok()) valid = Validate(req);
+  if (!valid.ok()) {
+    VLOG(1) << method << " refused: " << valid.message();
+    reactor->Finish(ToGrpcStatus(valid));
+    return reactor;
+  }
+  // The reply serialises into gRPC's response buffer (valid until Finish).
+  Reply<Resp> reply = [reactor, response](absl::StatusOr<Resp> result) {
+    if (result.ok()) SerializeToByteBuffer(*result, response);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  };
+  if (!on_engine) {
+    std::move(work)(std::move(req), std::move(reply));
+    return reactor;
+  }
+  deps_.engine->Post([work = std::move(work), req = std::move(req),
+                      reply = std::move(reply)]() mutable {
+    std::move(work)(std::move(req), std::move(reply));
   });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CallsService::GetState(grpc::CallbackServerContext* ctx,
-                                                 const callsd::v1::GetStateRequest* request,
-                                                 callsd::v1::State* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kRead, "GetState")) return reactor;
-  // The bus keeps the state current from the engine: no hop needed.
-  FillState(response);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+grpc::ServerUnaryReactor* CallsService::Init(Ctx* ctx, const Bytes* request, Bytes* response) {
+  using Req = callsd::v1::InitRequest;
+  using Resp = callsd::v1::InitResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "Init", [this](Req req, Reply<Resp> reply) {
+        deps_.session->Init(req.app_id(), [this, reply = std::move(reply)](
+                                              absl::StatusOr<Session::InitResult> r) mutable {
+          if (!r.ok()) return std::move(reply)(r.status());
+          Resp resp;
+          resp.set_changed(r->changed);
+          resp.set_previous_app_id(r->previous_app_id);
+          FillState(resp.mutable_state());
+          std::move(reply)(std::move(resp));
+        });
+      });
 }
 
-grpc::ServerWriteReactor<Event>* CallsService::WatchEvents(
-    grpc::CallbackServerContext* ctx, const callsd::v1::WatchEventsRequest* request) {
-  std::string tier_name;
-  absl::Status status = CheckPeer(ctx, Tier::kRead, "WatchEvents", &tier_name);
-  if (!status.ok()) return new DeniedWatch(ToGrpcStatus(status, tier_name));
+grpc::ServerUnaryReactor* CallsService::Authenticate(Ctx* ctx, const Bytes* request,
+                                                     Bytes* response) {
+  using Req = callsd::v1::AuthenticateRequest;
+  using Resp = callsd::v1::AuthenticateResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "Authenticate", [this](Req req, Reply<Resp> reply) {
+        deps_.session->Authenticate(
+            req.user_id(), FromProto(req.token_kind()), req.token(),
+            [this, reply = std::move(reply)](absl::StatusOr<SessionSnapshot> r) mutable {
+              if (!r.ok()) return std::move(reply)(r.status());
+              Resp resp;
+              resp.mutable_user()->set_user_id(r->user_id);
+              resp.mutable_user()->set_nickname(r->nickname);
+              FillState(resp.mutable_state());
+              std::move(reply)(std::move(resp));
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::Deauthenticate(Ctx* ctx, const Bytes* request,
+                                                       Bytes* response) {
+  using Req = callsd::v1::DeauthenticateRequest;
+  using Resp = callsd::v1::DeauthenticateResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "Deauthenticate",
+      [this](Req req, Reply<Resp> reply) {
+        deps_.session->Deauthenticate(
+            req.keep_push_tokens(),
+            [this, reply = std::move(reply)](absl::StatusOr<Session::DeauthResult> r) mutable {
+              if (!r.ok()) return std::move(reply)(r.status());
+              Resp resp;
+              resp.set_server_confirmed(r->server_confirmed);
+              resp.set_pending_operations(r->pending_operations);
+              FillState(resp.mutable_state());
+              std::move(reply)(std::move(resp));
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::RefreshSessionToken(Ctx* ctx, const Bytes* request,
+                                                            Bytes* response) {
+  using Req = callsd::v1::RefreshSessionTokenRequest;
+  using Resp = callsd::v1::RefreshSessionTokenResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "RefreshSessionToken",
+      [this](Req req, Reply<Resp> reply) {
+        deps_.session->RefreshSessionToken(
+            req.token(), [this, reply = std::move(reply)](absl::StatusOr<absl::Time> r) mutable {
+              if (!r.ok()) return std::move(reply)(r.status());
+              Resp resp;
+              if (*r != absl::InfiniteFuture()) ToProto(*r, resp.mutable_expires_at());
+              FillState(resp.mutable_state());
+              std::move(reply)(std::move(resp));
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::GetState(Ctx* ctx, const Bytes* request,
+                                                 Bytes* response) {
+  using Req = callsd::v1::GetStateRequest;
+  using Resp = callsd::v1::State;
+  // The bus keeps the state current from the engine: no hop needed.
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kRead, "GetState",
+      [this](Req, Reply<Resp> reply) { std::move(reply)(*deps_.bus->state()); },
+      /*on_engine=*/false);
+}
+
+grpc::ServerWriteReactor<Bytes>* CallsService::WatchEvents(Ctx* ctx, const Bytes* request) {
+  if (absl::Status denied = CheckPeer(ctx, Tier::kRead, "WatchEvents"); !denied.ok()) {
+    return new RefusedWatch(ToGrpcStatus(denied, TierName(Tier::kRead)));
+  }
+  callsd::v1::WatchEventsRequest req;
+  if (absl::Status valid = Decode(request, &req); !valid.ok()) {
+    return new RefusedWatch(ToGrpcStatus(valid));
+  }
   auto* reactor = new WatchReactor(deps_.watcher_queue);
   deps_.engine->Post([bus = deps_.bus, stream = reactor->stream()]() mutable {
     bus->Subscribe(std::move(stream));
@@ -266,66 +293,72 @@ grpc::ServerWriteReactor<Event>* CallsService::WatchEvents(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* CallsService::RegisterPushToken(
-    grpc::CallbackServerContext* ctx, const callsd::v1::RegisterPushTokenRequest* request,
-    callsd::v1::RegisterPushTokenResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "RegisterPushToken", Validate(*request))) return reactor;
-  deps_.engine->Post([this, reactor, response, type = *FromProto(request->type()),
-                      token = request->token(), unique = request->unique()] {
-    deps_.push->Register(type, token, unique,
-                         [reactor, response](absl::StatusOr<StoredPushToken> result) {
-                           if (result.ok()) ToProto(*result, response->mutable_token());
-                           reactor->Finish(ToGrpcStatus(result.status()));
-                         });
-  });
-  return reactor;
+grpc::ServerUnaryReactor* CallsService::RegisterPushToken(Ctx* ctx, const Bytes* request,
+                                                          Bytes* response) {
+  using Req = callsd::v1::RegisterPushTokenRequest;
+  using Resp = callsd::v1::RegisterPushTokenResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "RegisterPushToken",
+      [this](Req req, Reply<Resp> reply) {
+        deps_.push->Register(
+            *FromProto(req.type()), req.token(), req.unique(),
+            [reply = std::move(reply)](absl::StatusOr<StoredPushToken> r) mutable {
+              if (!r.ok()) return std::move(reply)(r.status());
+              Resp resp;
+              ToProto(*r, resp.mutable_token());
+              std::move(reply)(std::move(resp));
+            });
+      });
 }
 
-grpc::ServerUnaryReactor* CallsService::UnregisterPushToken(
-    grpc::CallbackServerContext* ctx, const callsd::v1::UnregisterPushTokenRequest* request,
-    callsd::v1::UnregisterPushTokenResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "UnregisterPushToken", Validate(*request))) {
-    return reactor;
-  }
-  deps_.engine->Post([this, reactor, response, type = *FromProto(request->type()),
-                      token = request->token()] {
-    deps_.push->Unregister(type, token, [reactor, response](absl::StatusOr<bool> confirmed) {
-      if (confirmed.ok()) response->set_server_confirmed(*confirmed);
-      reactor->Finish(ToGrpcStatus(confirmed.status()));
-    });
-  });
-  return reactor;
+grpc::ServerUnaryReactor* CallsService::UnregisterPushToken(Ctx* ctx, const Bytes* request,
+                                                            Bytes* response) {
+  using Req = callsd::v1::UnregisterPushTokenRequest;
+  using Resp = callsd::v1::UnregisterPushTokenResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "UnregisterPushToken",
+      [this](Req req, Reply<Resp> reply) {
+        deps_.push->Unregister(*FromProto(req.type()), req.token(),
+                               [reply = std::move(reply)](absl::StatusOr<bool> r) mutable {
+                                 if (!r.ok()) return std::move(reply)(r.status());
+                                 Resp resp;
+                                 resp.set_server_confirmed(*r);
+                                 std::move(reply)(std::move(resp));
+                               });
+      });
 }
 
-grpc::ServerUnaryReactor* CallsService::UnregisterAllPushTokens(
-    grpc::CallbackServerContext* ctx, const callsd::v1::UnregisterAllPushTokensRequest* request,
-    callsd::v1::UnregisterAllPushTokensResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kAdmin, "UnregisterAllPushTokens", Validate(*request))) {
-    return reactor;
-  }
-  deps_.engine->Post([this, reactor, response, type = *FromProto(request->type())] {
-    deps_.push->UnregisterAll(type, [reactor, response](absl::StatusOr<bool> confirmed) {
-      if (confirmed.ok()) response->set_server_confirmed(*confirmed);
-      reactor->Finish(ToGrpcStatus(confirmed.status()));
-    });
-  });
-  return reactor;
+grpc::ServerUnaryReactor* CallsService::UnregisterAllPushTokens(Ctx* ctx, const Bytes* request,
+                                                                Bytes* response) {
+  using Req = callsd::v1::UnregisterAllPushTokensRequest;
+  using Resp = callsd::v1::UnregisterAllPushTokensResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kAdmin, "UnregisterAllPushTokens",
+      [this](Req req, Reply<Resp> reply) {
+        deps_.push->UnregisterAll(*FromProto(req.type()),
+                                  [reply = std::move(reply)](absl::StatusOr<bool> r) mutable {
+                                    if (!r.ok()) return std::move(reply)(r.status());
+                                    Resp resp;
+                                    resp.set_server_confirmed(*r);
+                                    std::move(reply)(std::move(resp));
+                                  });
+      });
 }
 
-grpc::ServerUnaryReactor* CallsService::ListPushTokens(
-    grpc::CallbackServerContext* ctx, const callsd::v1::ListPushTokensRequest* request,
-    callsd::v1::ListPushTokensResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (!Admit(ctx, reactor, Tier::kRead, "ListPushTokens")) return reactor;
-  deps_.engine->Post([this, reactor, response] {
-    for (const StoredPushToken& t : deps_.push->tokens()) ToProto(t, response->add_tokens());
-    response->set_pending_unregistrations(deps_.push->pending_unregistrations());
-    reactor->Finish(grpc::Status::OK);
-  });
-  return reactor;
+grpc::ServerUnaryReactor* CallsService::ListPushTokens(Ctx* ctx, const Bytes* request,
+                                                       Bytes* response) {
+  using Req = callsd::v1::ListPushTokensRequest;
+  using Resp = callsd::v1::ListPushTokensResponse;
+  return Unary<Req, Resp>(ctx, request, response, Tier::kRead, "ListPushTokens",
+                          [this](Req, Reply<Resp> reply) {
+                            Resp resp;
+                            for (const StoredPushToken& t : deps_.push->tokens()) {
+                              ToProto(t, resp.add_tokens());
+                            }
+                            resp.set_pending_unregistrations(
+                                deps_.push->pending_unregistrations());
+                            std::move(reply)(std::move(resp));
+                          });
 }
 
 }  // namespace callsd::daemon::rpc

@@ -1,16 +1,22 @@
 // CallsService: the gRPC face of the daemon. It only checks the caller's
-// tier, validates and translates requests, posts the work to the engine
+// tier, decodes and validates requests, posts the work to the engine
 // sequence and translates the answer back (bitcoin's src/interfaces/ idea:
 // an IPC layer that wraps, never implements).
 //
+// Every method is registered "raw" (wire bytes in and out) so that a
+// request that does not even decode gets INVALID_ARGUMENT naming the field
+// (gRPC's own decoding failure is a bare UNIMPLEMENTED), and so that an
+// event is serialised once for all watchers.
+//
 // Handlers run on gRPC's threads and never block: every RPC is finished
 // exactly once, from the engine's callback, or at once on a denial or a
-// validation error.
+// bad request.
 #ifndef CALLSD_DAEMON_RPC_CALLS_SERVICE_H_
 #define CALLSD_DAEMON_RPC_CALLS_SERVICE_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/functional/any_invocable.h"
 #include "callsd/v1/callsd.grpc.pb.h"
 #include "common/scheduler.h"
 #include "daemon/rpc/event_bus.h"
@@ -20,7 +26,30 @@
 
 namespace callsd::daemon::rpc {
 
-class CallsService final : public callsd::v1::Calls::CallbackService {
+// Stacks the generated per-method "raw callback" layers on Calls::Service.
+template <class Base, template <class> class... Layers>
+struct StackLayers {
+  using type = Base;
+};
+template <class Base, template <class> class Layer, template <class> class... Rest>
+struct StackLayers<Base, Layer, Rest...> {
+  using type = Layer<typename StackLayers<Base, Rest...>::type>;
+};
+
+using RawCallsService = StackLayers<
+    callsd::v1::Calls::Service,  //
+    callsd::v1::Calls::WithRawCallbackMethod_Init,
+    callsd::v1::Calls::WithRawCallbackMethod_Authenticate,
+    callsd::v1::Calls::WithRawCallbackMethod_Deauthenticate,
+    callsd::v1::Calls::WithRawCallbackMethod_RefreshSessionToken,
+    callsd::v1::Calls::WithRawCallbackMethod_GetState,
+    callsd::v1::Calls::WithRawCallbackMethod_WatchEvents,
+    callsd::v1::Calls::WithRawCallbackMethod_RegisterPushToken,
+    callsd::v1::Calls::WithRawCallbackMethod_UnregisterPushToken,
+    callsd::v1::Calls::WithRawCallbackMethod_UnregisterAllPushTokens,
+    callsd::v1::Calls::WithRawCallbackMethod_ListPushTokens>::type;
+
+class CallsService final : public RawCallsService {
  public:
   struct Deps {
     Scheduler* engine = nullptr;
@@ -35,44 +64,41 @@ class CallsService final : public callsd::v1::Calls::CallbackService {
 
   explicit CallsService(Deps deps);
 
-  grpc::ServerUnaryReactor* Init(grpc::CallbackServerContext* ctx,
-                                 const callsd::v1::InitRequest* request,
-                                 callsd::v1::InitResponse* response) override;
-  grpc::ServerUnaryReactor* Authenticate(grpc::CallbackServerContext* ctx,
-                                         const callsd::v1::AuthenticateRequest* request,
-                                         callsd::v1::AuthenticateResponse* response) override;
-  grpc::ServerUnaryReactor* Deauthenticate(grpc::CallbackServerContext* ctx,
-                                           const callsd::v1::DeauthenticateRequest* request,
-                                           callsd::v1::DeauthenticateResponse* response) override;
-  grpc::ServerUnaryReactor* RefreshSessionToken(
-      grpc::CallbackServerContext* ctx, const callsd::v1::RefreshSessionTokenRequest* request,
-      callsd::v1::RefreshSessionTokenResponse* response) override;
-  grpc::ServerUnaryReactor* GetState(grpc::CallbackServerContext* ctx,
-                                     const callsd::v1::GetStateRequest* request,
-                                     callsd::v1::State* response) override;
-  grpc::ServerWriteReactor<callsd::v1::Event>* WatchEvents(
-      grpc::CallbackServerContext* ctx, const callsd::v1::WatchEventsRequest* request) override;
+  using Ctx = grpc::CallbackServerContext;
+  using Bytes = grpc::ByteBuffer;
 
-  grpc::ServerUnaryReactor* RegisterPushToken(
-      grpc::CallbackServerContext* ctx, const callsd::v1::RegisterPushTokenRequest* request,
-      callsd::v1::RegisterPushTokenResponse* response) override;
-  grpc::ServerUnaryReactor* UnregisterPushToken(
-      grpc::CallbackServerContext* ctx, const callsd::v1::UnregisterPushTokenRequest* request,
-      callsd::v1::UnregisterPushTokenResponse* response) override;
-  grpc::ServerUnaryReactor* UnregisterAllPushTokens(
-      grpc::CallbackServerContext* ctx, const callsd::v1::UnregisterAllPushTokensRequest* request,
-      callsd::v1::UnregisterAllPushTokensResponse* response) override;
-  grpc::ServerUnaryReactor* ListPushTokens(grpc::CallbackServerContext* ctx,
-                                           const callsd::v1::ListPushTokensRequest* request,
-                                           callsd::v1::ListPushTokensResponse* response) override;
+  grpc::ServerUnaryReactor* Init(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* Authenticate(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* Deauthenticate(Ctx* ctx, const Bytes* request,
+                                           Bytes* response) override;
+  grpc::ServerUnaryReactor* RefreshSessionToken(Ctx* ctx, const Bytes* request,
+                                                Bytes* response) override;
+  grpc::ServerUnaryReactor* GetState(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerWriteReactor<Bytes>* WatchEvents(Ctx* ctx, const Bytes* request) override;
+  grpc::ServerUnaryReactor* RegisterPushToken(Ctx* ctx, const Bytes* request,
+                                              Bytes* response) override;
+  grpc::ServerUnaryReactor* UnregisterPushToken(Ctx* ctx, const Bytes* request,
+                                                Bytes* response) override;
+  grpc::ServerUnaryReactor* UnregisterAllPushTokens(Ctx* ctx, const Bytes* request,
+                                                    Bytes* response) override;
+  grpc::ServerUnaryReactor* ListPushTokens(Ctx* ctx, const Bytes* request,
+                                           Bytes* response) override;
 
  private:
-  // Checks the caller's tier and the request's validity; on failure
-  // finishes `reactor` and returns false.
-  bool Admit(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* reactor, Tier tier,
-             const char* method, const absl::Status& validation = absl::OkStatus());
-  absl::Status CheckPeer(grpc::CallbackServerContext* ctx, Tier tier, const char* method,
-                         std::string* tier_name);
+  // Answers a unary call once, from any thread.
+  template <typename Resp>
+  using Reply = absl::AnyInvocable<void(absl::StatusOr<Resp>) &&>;
+
+  // The common shape of a unary call: check the tier, decode and validate
+  // the request, then run `work` on the engine (or at once when
+  // `on_engine` is false: reads of thread-safe state).
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* Unary(Ctx* ctx, const Bytes* request, Bytes* response, Tier tier,
+                                  const char* method,
+                                  absl::AnyInvocable<void(Req, Reply<Resp>) &&> work,
+                                  bool on_engine = true);
+
+  absl::Status CheckPeer(Ctx* ctx, Tier tier, const char* method) const;
   void FillState(callsd::v1::State* out) const;
 
   const Deps deps_;

@@ -2,9 +2,17 @@
 
 #include <algorithm>
 
+#include "daemon/rpc/byte_buffer_util.h"
 #include "daemon/rpc/proto_conversion.h"
 
 namespace callsd::daemon::rpc {
+
+EventPtr MakePublishedEvent(callsd::v1::Event event) {
+  auto published = std::make_shared<PublishedEvent>();
+  published->event = std::move(event);
+  SerializeToByteBuffer(published->event, &published->bytes);
+  return published;
+}
 
 EventBus::EventBus(const Clock& clock, StateBuilder builder)
     : clock_(clock), builder_(std::move(builder)) {
@@ -12,15 +20,15 @@ EventBus::EventBus(const Clock& clock, StateBuilder builder)
 }
 
 void EventBus::Publish(DomainEvent event) {
-  auto proto = std::make_shared<callsd::v1::Event>();
-  FillEvent(event, proto.get());
-  ToProto(clock_.Now(), proto->mutable_time());
+  callsd::v1::Event proto;
+  FillEvent(event, &proto);
+  ToProto(clock_.Now(), proto.mutable_time());
   {
     absl::MutexLock lock(&mu_);
-    proto->set_seq(++seq_);
+    proto.set_seq(++seq_);
   }
   RebuildState();
-  Broadcast(std::move(proto));
+  Broadcast(MakePublishedEvent(std::move(proto)));
 }
 
 void EventBus::StateChanged() { RebuildState(); }
@@ -49,14 +57,14 @@ void EventBus::Subscribe(std::shared_ptr<EventSubscriber> subscriber) {
     subscriber->Close(closed_);
     return;
   }
-  auto snapshot = std::make_shared<callsd::v1::Event>();
+  callsd::v1::Event snapshot;
   {
     absl::MutexLock lock(&mu_);
-    *snapshot->mutable_snapshot() = *state_;
-    snapshot->set_seq(seq_);
+    *snapshot.mutable_snapshot() = *state_;
+    snapshot.set_seq(seq_);
   }
-  ToProto(clock_.Now(), snapshot->mutable_time());
-  if (!subscriber->Deliver(std::move(snapshot))) return;
+  ToProto(clock_.Now(), snapshot.mutable_time());
+  if (!subscriber->Deliver(MakePublishedEvent(std::move(snapshot)))) return;
   subscribers_.push_back(std::move(subscriber));
   absl::MutexLock lock(&mu_);
   subscriber_count_ = subscribers_.size();

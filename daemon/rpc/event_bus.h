@@ -12,6 +12,8 @@
 #include <memory>
 #include <vector>
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -21,7 +23,16 @@
 
 namespace callsd::daemon::rpc {
 
-using EventPtr = std::shared_ptr<const callsd::v1::Event>;
+// An event as published: the message, and its wire bytes serialised once
+// for every watcher (copies of a ByteBuffer share the bytes).
+struct PublishedEvent {
+  callsd::v1::Event event;
+  grpc::ByteBuffer bytes;
+};
+using EventPtr = std::shared_ptr<const PublishedEvent>;
+
+// Serialises `event` once.
+EventPtr MakePublishedEvent(callsd::v1::Event event);
 
 class EventSubscriber {
  public:

@@ -18,6 +18,11 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value, size
 // Like ValidateText, and no whitespace at all (tokens are opaque words).
 absl::Status ValidateToken(absl::string_view field, absl::string_view value);
 
+// Requests with nothing to check.
+inline absl::Status Validate(const callsd::v1::GetStateRequest&) { return absl::OkStatus(); }
+inline absl::Status Validate(const callsd::v1::DeauthenticateRequest&) { return absl::OkStatus(); }
+inline absl::Status Validate(const callsd::v1::ListPushTokensRequest&) { return absl::OkStatus(); }
+
 absl::Status Validate(const callsd::v1::InitRequest& request);
 absl::Status Validate(const callsd::v1::AuthenticateRequest& request);
 absl::Status Validate(const callsd::v1::RefreshSessionTokenRequest& request);

@@ -16,7 +16,8 @@ class FakeSubscriber final : public EventSubscriber {
       overflowed = true;
       return false;
     }
-    events.push_back(*event);
+    events.push_back(event->event);
+    EXPECT_GT(event->bytes.Length(), 0u) << "serialised once for the wire";
     return true;
   }
   void Close(const absl::Status& status) override { closed = status; }

@@ -3,6 +3,7 @@
 #include "callsd/v1/callsd.pb.h"
 #include "common/calls_error.h"
 #include "daemon/rpc/peer_access.h"
+#include "daemon/rpc/request_decoding.h"
 #include "daemon/rpc/status_conversion.h"
 #include "daemon/rpc/validation.h"
 #include "gmock/gmock.h"
@@ -65,6 +66,66 @@ TEST(ValidationTest, InitAndRefresh) {
   EXPECT_TRUE(Validate(init).ok());
   callsd::v1::RefreshSessionTokenRequest refresh;
   ExpectInvalid(Validate(refresh), "token");
+}
+
+TEST(DecodeRequestTest, NamesTheFieldWithInvalidUtf8) {
+  // user_id (field 1) = ff fe fd, token_kind = 1, token = "t".
+  const std::string bad_user("\x0a\x03\xff\xfe\xfd\x10\x01\x1a\x01t", 10);
+  callsd::v1::AuthenticateRequest request;
+  absl::Status status = DecodeRequest(bad_user, &request);
+  ExpectInvalid(status, "user_id");
+  EXPECT_THAT(status.message(), HasSubstr("UTF-8"));
+
+  const std::string bad_token("\x0a\x01u\x1a\x02\xc3\x28", 7);
+  ExpectInvalid(DecodeRequest(bad_token, &request), "token");
+}
+
+TEST(DecodeRequestTest, GarbageAndTruncationAreMalformed) {
+  callsd::v1::AuthenticateRequest request;
+  for (const std::string& bytes :
+       {std::string("\x0a\x03\xff\xfe", 4), std::string(10, '\xff'), std::string("\x0a\x7f", 2)}) {
+    absl::Status status = DecodeRequest(bytes, &request);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr("malformed request"));
+  }
+  EXPECT_THAT(DecodeRequest(std::string(kMaxRequestBytes + 1, '\0'), &request).message(),
+              HasSubstr("over the limit"));
+}
+
+TEST(DecodeRequestTest, DecodesAGoodRequestAndIgnoresUnknownFields) {
+  callsd::v1::AuthenticateRequest in;
+  in.set_user_id("alice");
+  in.set_token_kind(callsd::v1::TOKEN_KIND_SESSION_TOKEN);
+  in.set_token("tok");
+  std::string bytes = in.SerializeAsString();
+  bytes += std::string("\xa0\x06\x01", 3);  // field 100, varint 1: from a newer client
+  callsd::v1::AuthenticateRequest out;
+  ASSERT_TRUE(DecodeRequest(bytes, &out).ok());
+  EXPECT_EQ(out.user_id(), "alice");
+  EXPECT_EQ(out.token(), "tok");
+  EXPECT_EQ(out.token_kind(), callsd::v1::TOKEN_KIND_SESSION_TOKEN);
+}
+
+TEST(ValidationTest, PushTokens) {
+  callsd::v1::RegisterPushTokenRequest request;
+  request.set_type(callsd::v1::PUSH_TOKEN_TYPE_VOIP);
+  request.set_token("https://push.example.com/up/x");
+  EXPECT_TRUE(Validate(request).ok());
+  auto bad = request;
+  bad.set_type(callsd::v1::PUSH_TOKEN_TYPE_UNSPECIFIED);
+  ExpectInvalid(Validate(bad), "type");
+  bad = request;
+  bad.set_token("ftp://push.example.com/x");
+  ExpectInvalid(Validate(bad), "token");
+  bad = request;
+  bad.set_token("not a url");
+  ExpectInvalid(Validate(bad), "token");
+  bad = request;
+  bad.set_token("https://push.example.com/" + std::string(1000, 'x'));
+  ExpectInvalid(Validate(bad), "token");
+  bad = request;
+  bad.set_token("http://127.0.0.1:8080/push");
+  EXPECT_TRUE(Validate(bad).ok()) << "plain http endpoints are allowed (a local distributor)";
 }
 
 TEST(StatusConversionTest, CarriesErrorInfoInDetails) {
