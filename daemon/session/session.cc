@@ -65,12 +65,7 @@ absl::Status Session::Start() {
     return absl::OkStatus();
   }
   LOG(INFO) << "re-authenticating " << stored_->user_id << " from the stored session";
-  auto attempt = std::make_unique<Attempt>();
-  attempt->origin = Origin::kAuto;
-  attempt->user_id = stored_->user_id;
-  attempt->kind = stored_->token_kind;
-  attempt->token = stored_->token;
-  StartAttempt(std::move(attempt));
+  StartAttempt(MakeAttempt(Origin::kAuto, stored_->user_id, stored_->token_kind, stored_->token));
   return absl::OkStatus();
 }
 
@@ -135,22 +130,10 @@ void Session::Authenticate(const std::string& user_id, TokenKind kind, const std
         absl::StrCat(stored_->user_id, " is logged in on this daemon"), {},
         "log out first: callsctl logout"));
   }
-  if (attempt_ && attempt_->origin != Origin::kAuto) {
-    return std::move(done)(CallsError(absl::StatusCode::kFailedPrecondition, 0,
-                                      "another login or token refresh is in progress", {},
-                                      "wait for it to finish and try again"));
-  }
-  // An explicit login replaces an automatic attempt (and its retries).
-  const SessionState before = state_;
-  AbortAttempt(absl::OkStatus());
-  auto attempt = std::make_unique<Attempt>();
-  attempt->origin = Origin::kLogin;
-  attempt->user_id = user_id;
-  attempt->kind = kind;
-  attempt->token = token;
+  if (absl::Status busy = ExplicitAttemptAllowed(); !busy.ok()) return std::move(done)(busy);
+  auto attempt = MakeAttempt(Origin::kLogin, user_id, kind, token);
   attempt->login_done = std::move(done);
-  attempt->state_before = before;
-  StartAttempt(std::move(attempt));
+  StartExplicitAttempt(std::move(attempt));
 }
 
 void Session::RefreshSessionToken(const std::string& token, Done<absl::Time> done) {
@@ -161,20 +144,36 @@ void Session::RefreshSessionToken(const std::string& token, Done<absl::Time> don
                                       "nobody is logged in", {},
                                       "log in first: callsctl login USER --session-token"));
   }
-  if (attempt_ && attempt_->origin != Origin::kAuto) {
-    return std::move(done)(CallsError(absl::StatusCode::kFailedPrecondition, 0,
-                                      "another login or token refresh is in progress", {},
-                                      "wait for it to finish and try again"));
-  }
-  const SessionState before = state_;
-  AbortAttempt(absl::OkStatus());
-  auto attempt = std::make_unique<Attempt>();
-  attempt->origin = Origin::kRefresh;
-  attempt->user_id = stored_->user_id;
-  attempt->kind = TokenKind::kSessionToken;
-  attempt->token = token;
+  if (absl::Status busy = ExplicitAttemptAllowed(); !busy.ok()) return std::move(done)(busy);
+  auto attempt = MakeAttempt(Origin::kRefresh, stored_->user_id, TokenKind::kSessionToken, token);
   attempt->refresh_done = std::move(done);
-  attempt->state_before = before;
+  StartExplicitAttempt(std::move(attempt));
+}
+
+absl::Status Session::ExplicitAttemptAllowed() const {
+  if (attempt_ && attempt_->origin != Origin::kAuto) {
+    return CallsError(absl::StatusCode::kFailedPrecondition, 0,
+                      "another login or token refresh is in progress", {},
+                      "wait for it to finish and try again");
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Session::Attempt> Session::MakeAttempt(Origin origin, std::string user_id,
+                                                       TokenKind kind, std::string token) const {
+  auto attempt = std::make_unique<Attempt>();
+  attempt->origin = origin;
+  attempt->user_id = std::move(user_id);
+  attempt->kind = kind;
+  attempt->token = std::move(token);
+  attempt->state_before = state_;
+  return attempt;
+}
+
+void Session::StartExplicitAttempt(std::unique_ptr<Attempt> attempt) {
+  // An explicit login or refresh replaces an automatic attempt (and its
+  // retries).
+  AbortAttempt(absl::OkStatus());
   StartAttempt(std::move(attempt));
 }
 
@@ -340,12 +339,7 @@ void Session::ScheduleRetry(absl::Status why) {
 
 void Session::RetryNow() {
   if (shut_down_ || !stored_ || attempt_) return;
-  auto attempt = std::make_unique<Attempt>();
-  attempt->origin = Origin::kAuto;
-  attempt->user_id = stored_->user_id;
-  attempt->kind = stored_->token_kind;
-  attempt->token = stored_->token;
-  StartAttempt(std::move(attempt));
+  StartAttempt(MakeAttempt(Origin::kAuto, stored_->user_id, stored_->token_kind, stored_->token));
 }
 
 // --- Token expiry -------------------------------------------------------------

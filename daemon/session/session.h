@@ -155,6 +155,11 @@ class Session {
     SessionState state_before = SessionState::kLoggedOut;
   };
 
+  std::unique_ptr<Attempt> MakeAttempt(Origin origin, std::string user_id, TokenKind kind,
+                                       std::string token) const;
+  // FAILED_PRECONDITION while a login or refresh is in flight.
+  absl::Status ExplicitAttemptAllowed() const;
+  void StartExplicitAttempt(std::unique_ptr<Attempt> attempt);
   void StartAttempt(std::unique_ptr<Attempt> attempt);
   void OnAttemptDone(uint64_t id, absl::StatusOr<AuthResult> result);
   void OnAttemptSucceeded(std::unique_ptr<Attempt> attempt, AuthResult result);

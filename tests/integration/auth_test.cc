@@ -9,7 +9,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/sqlite_db.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
@@ -20,56 +19,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class AuthTest : public ::testing::Test {
+class AuthTest : public DaemonTest {
  protected:
-  AuthTest() : server_(dir_.path()), daemon_(dir_.path(), server_.url(), FastRetry()) {}
-
-  static std::vector<std::string> FastRetry() {
-    return {"--set=session.retry_initial_ms = 100\nsession.retry_max_ms = 400"};
-  }
-
-  void SetUp() override { ASSERT_TRUE(daemon_.Start()); }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::fprintf(stderr, "--- callsd log ---\n%s\n--- calls-server log ---\n%s\n",
-                   daemon_.log().c_str(), ReadFile(server_.log_path()).c_str());
-    }
-  }
-
-  CommandResult Ctl(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-    return daemon_.Ctl(args, stdin_text);
-  }
-
-  void InitAndLogin(const std::string& user = "alice") {
-    CommandResult init = Ctl({"init", "demo-app"});
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    CommandResult login = Ctl({"login", user, "--token-file", server_.token_file(user)});
-    ASSERT_EQ(login.exit_code, 0) << login.err;
-    ASSERT_THAT(login.out, HasSubstr("AUTHENTICATED"));
-  }
-
-  std::string StatusJson() {
-    CommandResult status = Ctl({"--json", "status"});
-    EXPECT_EQ(status.exit_code, 0) << status.err;
-    return status.out;
-  }
-
-  // The session key the daemon stored (read-only, as a second reader).
-  std::string StoredSessionKey() {
-    auto db = SqliteDb::Open(daemon_.state_dir() + "/callsd.db",
-                             {.create = false, .synchronous = "NORMAL", .check_integrity = false});
-    EXPECT_TRUE(db.ok()) << db.status();
-    if (!db.ok()) return "";
-    auto stmt = (*db)->Prepare("SELECT session_key FROM session");
-    EXPECT_TRUE(stmt.ok());
-    auto row = stmt->Step();
-    return row.ok() && *row ? stmt->ColumnText(0) : "";
-  }
-
-  TempDir dir_;
-  ServerProcess server_;
-  DaemonProcess daemon_;
 };
 
 TEST_F(AuthTest, NotInitializedThenLoginNeedsInit) {
@@ -93,7 +44,7 @@ TEST_F(AuthTest, InitLoginStatusLogoutWithNothingLeftOpen) {
   EXPECT_THAT(json, HasSubstr("TOKEN_KIND_ACCESS_TOKEN"));
 
   // The session key is live on the server until logout.
-  const std::string key = StoredSessionKey();
+  const std::string key = daemon_.StoredSessionKey();
   ASSERT_FALSE(key.empty());
   auto probe = [&] {
     return server_.Client("DELETE", "/v1/push/voip",
@@ -111,7 +62,7 @@ TEST_F(AuthTest, InitLoginStatusLogoutWithNothingLeftOpen) {
   const std::string after = StatusJson();
   EXPECT_THAT(after, HasSubstr("SESSION_STATE_LOGGED_OUT"));
   EXPECT_THAT(after, Not(HasSubstr("alice")));
-  EXPECT_TRUE(StoredSessionKey().empty());
+  EXPECT_TRUE(daemon_.StoredSessionKey().empty());
 }
 
 TEST_F(AuthTest, WatchStreamsSnapshotThenEveryChange) {
@@ -149,13 +100,13 @@ TEST_F(AuthTest, WatchStreamsSnapshotThenEveryChange) {
 
 TEST_F(AuthTest, RestartReauthenticatesFromTheStore) {
   InitAndLogin();
-  const std::string old_key = StoredSessionKey();
+  const std::string old_key = daemon_.StoredSessionKey();
   EXPECT_EQ(daemon_.Stop(), 0);
   ASSERT_TRUE(daemon_.Start());
   EXPECT_TRUE(WaitFor([&] { return absl::StrContains(StatusJson(), "AUTHENTICATED\""); }))
       << StatusJson();
   EXPECT_THAT(StatusJson(), HasSubstr("\"user_id\": \"alice\""));
-  EXPECT_NE(StoredSessionKey(), old_key) << "a restart authenticates anew";
+  EXPECT_NE(daemon_.StoredSessionKey(), old_key) << "a restart authenticates anew";
 }
 
 TEST_F(AuthTest, RestartWhileServerIsDownKeepsServingAndCompletesLater) {
@@ -179,7 +130,7 @@ TEST_F(AuthTest, InitWithOtherAppWipesAndSameAppChangesNothing) {
   CommandResult same = Ctl({"init", "demo-app"});
   EXPECT_EQ(same.exit_code, 0) << same.err;
   EXPECT_THAT(StatusJson(), HasSubstr("AUTHENTICATED\""));
-  EXPECT_FALSE(StoredSessionKey().empty());
+  EXPECT_FALSE(daemon_.StoredSessionKey().empty());
 
   CommandResult other = Ctl({"init", "other-app"});
   ASSERT_EQ(other.exit_code, 0) << other.err;
@@ -187,7 +138,7 @@ TEST_F(AuthTest, InitWithOtherAppWipesAndSameAppChangesNothing) {
   EXPECT_THAT(json, HasSubstr("\"app_id\": \"other-app\""));
   EXPECT_THAT(json, HasSubstr("SESSION_STATE_LOGGED_OUT"));
   EXPECT_THAT(json, Not(HasSubstr("alice")));
-  EXPECT_TRUE(StoredSessionKey().empty());
+  EXPECT_TRUE(daemon_.StoredSessionKey().empty());
   // Persisted: a restart comes back logged out in the new app.
   EXPECT_EQ(daemon_.Stop(), 0);
   ASSERT_TRUE(daemon_.Start());
@@ -229,7 +180,7 @@ TEST_F(AuthTest, TokensNeverAppearInLogsOrOutput) {
   EXPECT_EQ(daemon_.Stop(), 0);
   ASSERT_TRUE(daemon_.Start());
   ASSERT_TRUE(WaitFor([&] { return absl::StrContains(StatusJson(), "AUTHENTICATED\""); }));
-  const std::string key = StoredSessionKey();
+  const std::string key = daemon_.StoredSessionKey();
   ASSERT_FALSE(key.empty());
   const std::string token = server_.token("alice");
   ASSERT_FALSE(token.empty());

@@ -23,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "common/http/lws_http_client.h"
+#include "common/sqlite_db.h"
 #include "gtest/gtest.h"
 
 extern char** environ;
@@ -331,13 +332,7 @@ std::string ServerProcess::api_token() const {
 std::pair<int, std::string> ServerProcess::Admin(const std::string& method,
                                                  const std::string& path,
                                                  const std::string& body) {
-  HttpRequest request;
-  request.method = method;
-  request.url = url() + path;
-  request.headers = {{"Api-Token", api_token()}, {"Content-Type", "application/json"}};
-  request.body = body;
-  request.timeout = absl::Seconds(10);
-  return SendSync(std::move(request));
+  return Client(method, path, {{"Api-Token", api_token()}}, body);
 }
 
 std::pair<int, std::string> ServerProcess::Client(
@@ -410,6 +405,21 @@ void DaemonProcess::Kill() {
   process_.reset();
 }
 
+std::string DaemonProcess::StoredSessionKey() const {
+  SqliteDb::Options options;
+  options.create = false;
+  options.synchronous = "NORMAL";
+  options.check_integrity = false;
+  auto db = SqliteDb::Open(state_dir_ + "/callsd.db", options);
+  EXPECT_TRUE(db.ok()) << db.status();
+  if (!db.ok()) return "";
+  auto stmt = (*db)->Prepare("SELECT session_key FROM session");
+  EXPECT_TRUE(stmt.ok()) << stmt.status();
+  if (!stmt.ok()) return "";
+  auto row = stmt->Step();
+  return row.ok() && *row ? stmt->ColumnText(0) : "";
+}
+
 pid_t DaemonProcess::pid() const { return process_ ? process_->pid() : -1; }
 
 CommandResult DaemonProcess::Ctl(const std::vector<std::string>& args,
@@ -459,6 +469,29 @@ bool Watcher::WaitForLine(const std::string& needle, absl::Duration timeout) con
         return false;
       },
       timeout);
+}
+
+// --- DaemonTest ------------------------------------------------------------------------
+
+void DaemonTest::TearDown() {
+  if (HasFailure()) {
+    std::fprintf(stderr, "--- callsd log ---\n%s\n--- calls-server log ---\n%s\n",
+                 daemon_.log().c_str(), ReadFile(server_.log_path()).c_str());
+  }
+}
+
+std::string DaemonTest::StatusJson(const DaemonProcess* daemon) {
+  CommandResult status = (daemon ? daemon : &daemon_)->Ctl({"--json", "status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  return status.out;
+}
+
+void DaemonTest::InitAndLogin(const std::string& user) {
+  CommandResult init = Ctl({"init", "demo-app"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  CommandResult login = Ctl({"login", user, "--token-file", server_.token_file(user)});
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  ASSERT_NE(login.out.find("AUTHENTICATED"), std::string::npos) << login.out;
 }
 
 }  // namespace callsd::itest

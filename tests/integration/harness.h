@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gtest/gtest.h"
 
 namespace callsd::itest {
 
@@ -147,6 +148,9 @@ class DaemonProcess {
   const std::string& state_dir() const { return state_dir_; }
   std::string log_path() const { return dir_ + "/callsd.log"; }
   std::string log() const { return ReadFile(log_path()); }
+  // The session key in the daemon's database ("" when none), read as a
+  // second SQLite reader.
+  std::string StoredSessionKey() const;
   void set_server_url(const std::string& url) { server_url_ = url; }
   std::vector<std::string>& extra_args() { return extra_args_; }
 
@@ -181,6 +185,34 @@ class Watcher {
   std::string out_;
   std::string err_;
   std::unique_ptr<Process> process_;
+};
+
+// A fixture with a calls-server and one callsd on it (started in SetUp),
+// whose logs are printed when a test fails.
+class DaemonTest : public ::testing::Test {
+ protected:
+  // Re-authentication retries fast, so that tests of it stay short.
+  static std::vector<std::string> FastRetry() {
+    return {"--set=session.retry_initial_ms = 100\nsession.retry_max_ms = 400"};
+  }
+
+  explicit DaemonTest(std::vector<std::string> daemon_args = FastRetry())
+      : server_(dir_.path()), daemon_(dir_.path(), server_.url(), std::move(daemon_args)) {}
+
+  void SetUp() override { ASSERT_TRUE(daemon_.Start()); }
+  void TearDown() override;
+
+  CommandResult Ctl(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    return daemon_.Ctl(args, stdin_text);
+  }
+  // `callsctl --json status` of `daemon` (this fixture's by default).
+  std::string StatusJson(const DaemonProcess* daemon = nullptr);
+  // init demo-app, then login `user` with the demo access token.
+  void InitAndLogin(const std::string& user = "alice");
+
+  TempDir dir_;
+  ServerProcess server_;
+  DaemonProcess daemon_;
 };
 
 }  // namespace callsd::itest

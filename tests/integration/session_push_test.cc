@@ -6,7 +6,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/sqlite_db.h"
 #include "common/wire_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -23,27 +22,11 @@ constexpr char kVoip1[] = "https://push.example.com/up/device-1";
 constexpr char kVoip2[] = "https://push.example.com/up/device-2";
 constexpr char kRemote1[] = "https://push.example.com/up/remote-1";
 
-class SessionPushTest : public ::testing::Test {
+class SessionPushTest : public DaemonTest {
  protected:
-  SessionPushTest()
-      : server_(dir_.path()),
-        daemon_(dir_.path(), server_.url(),
-                {"--set=session.retry_initial_ms = 100\nsession.retry_max_ms = 500"}) {}
-
   void SetUp() override {
-    ASSERT_TRUE(daemon_.Start());
+    DaemonTest::SetUp();
     ASSERT_EQ(Ctl({"init", "demo-app"}).exit_code, 0);
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::fprintf(stderr, "--- callsd log ---\n%s\n--- calls-server log ---\n%s\n",
-                   daemon_.log().c_str(), ReadFile(server_.log_path()).c_str());
-    }
-  }
-
-  CommandResult Ctl(const std::vector<std::string>& args, const std::string& in = "") {
-    return daemon_.Ctl(args, in);
   }
 
   void LoginAlice() {
@@ -75,16 +58,6 @@ class SessionPushTest : public ::testing::Test {
   }
   std::vector<std::string> ServerPushTokens() { return ServerPushTokens(server_); }
 
-  std::string StatusJson(const DaemonProcess& d) {
-    CommandResult status = d.Ctl({"--json", "status"});
-    EXPECT_EQ(status.exit_code, 0) << status.err;
-    return status.out;
-  }
-  std::string StatusJson() { return StatusJson(daemon_); }
-
-  TempDir dir_;
-  ServerProcess server_;
-  DaemonProcess daemon_;
 };
 
 // --- Session tokens -----------------------------------------------------------------
@@ -228,13 +201,8 @@ TEST_F(SessionPushTest, RestartRegistersStoredTokensAgainEvenIfTheServerForgot) 
   ASSERT_EQ(Ctl({"push", "register", "voip", kVoip1}).exit_code, 0);
   EXPECT_EQ(daemon_.Stop(), 0);
   // The server forgets it (unregistered behind the daemon's back).
-  auto db = SqliteDb::Open(daemon_.state_dir() + "/callsd.db",
-                           {.create = false, .synchronous = "NORMAL", .check_integrity = false});
-  ASSERT_TRUE(db.ok());
-  auto key = (*db)->Prepare("SELECT session_key FROM session");
-  ASSERT_TRUE(key.ok() && *key->Step());
-  const std::string session_key = key->ColumnText(0);
-  db->reset();
+  const std::string session_key = daemon_.StoredSessionKey();
+  ASSERT_FALSE(session_key.empty());
   auto [code, body] = server_.Client("DELETE", "/v1/push/voip",
                                      {{"App-Id", "demo-app"}, {"Session-Key", session_key}});
   ASSERT_EQ(code, 200) << body;

@@ -9,6 +9,7 @@
 #include "common/testing/simulated_scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/daemon/fakes/answer.h"
 #include "tests/unit/daemon/fakes/fake_backend.h"
 #include "tests/unit/daemon/fakes/fake_state_store.h"
 #include "tests/unit/daemon/fakes/recording_event_sink.h"
@@ -17,22 +18,13 @@ namespace callsd::daemon {
 namespace {
 
 using ::callsd::testing::SimulatedScheduler;
+using testing::Answer;
 using testing::FakeBackend;
 using testing::FakeStateStore;
 using testing::RecordingEventSink;
 
 constexpr char kUrlA[] = "https://push.example/a";
 constexpr char kUrlB[] = "https://push.example/b";
-
-template <typename T>
-struct Answer {
-  std::optional<absl::StatusOr<T>> value;
-  auto Callback() {
-    return [this](absl::StatusOr<T> v) { value = std::move(v); };
-  }
-  bool ready() const { return value.has_value(); }
-  const absl::StatusOr<T>& get() const { return *value; }
-};
 
 absl::Status ServerError(int code) {
   return CallsError(StatusCodeForServerCode(code), code, "server said no");

@@ -8,6 +8,7 @@
 #include "common/testing/simulated_scheduler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/daemon/fakes/answer.h"
 #include "tests/unit/daemon/fakes/fake_backend.h"
 #include "tests/unit/daemon/fakes/fake_state_store.h"
 #include "tests/unit/daemon/fakes/recording_event_sink.h"
@@ -17,6 +18,7 @@ namespace {
 
 using ::callsd::testing::SimulatedScheduler;
 using ::testing::ElementsAre;
+using testing::Answer;
 using testing::FakeBackend;
 using testing::FakeStateStore;
 using testing::RecordingEventSink;
@@ -49,17 +51,6 @@ class RecordingListener final : public SessionListener {
   std::vector<SessionCredentials> authenticated;
   std::vector<absl::Status> suspended;
   std::vector<bool> ended;
-};
-
-// Captures the answer of an asynchronous call.
-template <typename T>
-struct Answer {
-  std::optional<absl::StatusOr<T>> value;
-  auto Callback() {
-    return [this](absl::StatusOr<T> v) { value = std::move(v); };
-  }
-  bool ready() const { return value.has_value(); }
-  const absl::StatusOr<T>& get() const { return *value; }
 };
 
 class SessionTest : public ::testing::Test {
