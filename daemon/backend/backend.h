@@ -17,11 +17,13 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "wire/v1/wire.pb.h"
 
 namespace callsd::daemon {
 
@@ -75,6 +77,19 @@ class Backend {
   // DELETE /v1/push/{type}.
   virtual void UnregisterAllPushTokens(const SessionCredentials& creds, PushType type,
                                        StatusCallback done) = 0;
+
+  // GET /v1/calls?state=ringing: calls ringing for this user (missed-push
+  // recovery).
+  virtual void ListRingingCalls(const SessionCredentials& creds,
+                                Callback<std::vector<wire::v1::CallInfo>> done) = 0;
+
+  // POST /v1/calls/{call_id}/decline.
+  virtual void DeclineCall(const SessionCredentials& creds, const std::string& call_id,
+                           StatusCallback done) = 0;
+
+  // GET /v1/call_logs?limit=&next=: the user's call log, newest first.
+  virtual void ListCallLogs(const SessionCredentials& creds, int limit, const std::string& next,
+                            Callback<wire::v1::CallList> done) = 0;
 };
 
 }  // namespace callsd::daemon

@@ -35,6 +35,17 @@ absl::Status CheckIgnoredBody(absl::string_view what, const HttpResponse& respon
                                         " with a body that is not a JSON object"));
 }
 
+// A JSON answer parsed into T; anything else is UNAVAILABLE naming `what`
+// (never quoting the body).
+template <typename T>
+absl::StatusOr<T> ParseAnswer(absl::string_view what, const HttpResponse& response) {
+  T answer;
+  if (!FromJson(response.body, &answer).ok()) {
+    return Unavailable(what, "the calls server answered with a body that is not the expected JSON");
+  }
+  return answer;
+}
+
 absl::StatusOr<AuthResult> ToAuthResult(absl::string_view what, const std::string& user_id,
                                         const HttpResponse& response) {
   wire::AuthResponse answer;
@@ -217,6 +228,41 @@ void RestBackend::UnregisterAllPushTokens(const SessionCredentials& creds, PushT
   const std::string path = absl::StrCat("/v1/push/", PushTypeName(type));
   SendForStatus({"DELETE", path, "DELETE " + path, creds.app_id, creds.session_key, ""},
                 std::move(done));
+}
+
+void RestBackend::ListRingingCalls(const SessionCredentials& creds,
+                                   Callback<std::vector<wire::CallInfo>> done) {
+  const std::string what = "GET /v1/calls?state=ringing";
+  Send<std::vector<wire::CallInfo>>(
+      {"GET", "/v1/calls?state=ringing", what, creds.app_id, creds.session_key, ""},
+      [what](const HttpResponse& response) -> absl::StatusOr<std::vector<wire::CallInfo>> {
+        absl::StatusOr<wire::CallList> list = ParseAnswer<wire::CallList>(what, response);
+        if (!list.ok()) return list.status();
+        return std::vector<wire::CallInfo>(list->calls().begin(), list->calls().end());
+      },
+      std::move(done));
+}
+
+void RestBackend::DeclineCall(const SessionCredentials& creds, const std::string& call_id,
+                              StatusCallback done) {
+  if (call_id.empty()) {
+    return Reject(absl::InvalidArgumentError("decline: empty call id"), std::move(done));
+  }
+  const std::string path = absl::StrCat("/v1/calls/", EncodePathSegment(call_id), "/decline");
+  SendForStatus({"POST", path, "POST /v1/calls/{call_id}/decline", creds.app_id,
+                 creds.session_key, ""},
+                std::move(done));
+}
+
+void RestBackend::ListCallLogs(const SessionCredentials& creds, int limit,
+                               const std::string& next, Callback<wire::CallList> done) {
+  std::string path = absl::StrCat("/v1/call_logs?limit=", limit);
+  if (!next.empty()) absl::StrAppend(&path, "&next=", EncodePathSegment(next));
+  const std::string what = "GET /v1/call_logs";
+  Send<wire::CallList>(
+      {"GET", path, what, creds.app_id, creds.session_key, ""},
+      [what](const HttpResponse& response) { return ParseAnswer<wire::CallList>(what, response); },
+      std::move(done));
 }
 
 std::string EncodePathSegment(const std::string& segment) {

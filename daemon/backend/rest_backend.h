@@ -62,6 +62,12 @@ class RestBackend final : public Backend {
                            const std::string& token, StatusCallback done) override;
   void UnregisterAllPushTokens(const SessionCredentials& creds, PushType type,
                                StatusCallback done) override;
+  void ListRingingCalls(const SessionCredentials& creds,
+                        Callback<std::vector<wire::v1::CallInfo>> done) override;
+  void DeclineCall(const SessionCredentials& creds, const std::string& call_id,
+                   StatusCallback done) override;
+  void ListCallLogs(const SessionCredentials& creds, int limit, const std::string& next,
+                    Callback<wire::v1::CallList> done) override;
 
  private:
   // Checks an answer's body on the HTTP client's thread; its result goes to

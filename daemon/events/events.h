@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "daemon/calls/call.h"
 #include "daemon/store/state_store.h"
 
 namespace callsd::daemon {
@@ -62,8 +63,37 @@ struct PushTokensChanged {
   std::vector<StoredPushToken> tokens;
 };
 
-using DomainEvent = std::variant<SessionStateChanged, SessionTokenWillExpire, SessionTokenRequired,
-                                 AppChanged, PushTokensChanged>;
+// Something happened to a call; `call` is the call afterwards.
+struct CallChanged {
+  enum class Kind {
+    kRinging,           // an incoming call rings here
+    kDialing,           // an outgoing call exists on the server
+    kRemoteRinging,     // it rings at the callee
+    kEstablished,
+    kConnected,
+    kEnded,
+    kReconnecting,
+    kReconnected,
+    kLocalAudioChanged,
+  };
+  Kind kind;
+  CallRecord call;
+};
+
+struct RemoteAudioChanged {
+  CallRecord call;
+  bool muted = false;
+};
+
+struct PushForEndedCall {
+  std::string call_id;
+  std::string push_type;
+  std::optional<CallRecord> call;
+};
+
+using DomainEvent =
+    std::variant<SessionStateChanged, SessionTokenWillExpire, SessionTokenRequired, AppChanged,
+                 PushTokensChanged, CallChanged, RemoteAudioChanged, PushForEndedCall>;
 
 // Where the domain sends events. Called on the engine sequence only.
 class EventSink {

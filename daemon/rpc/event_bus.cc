@@ -21,8 +21,9 @@ EventBus::EventBus(const Clock& clock, StateBuilder builder)
 
 void EventBus::Publish(DomainEvent event) {
   callsd::v1::Event proto;
-  FillEvent(event, &proto);
-  ToProto(clock_.Now(), proto.mutable_time());
+  const absl::Time now = clock_.Now();
+  FillEvent(event, now, &proto);
+  ToProto(now, proto.mutable_time());
   {
     absl::MutexLock lock(&mu_);
     proto.set_seq(++seq_);

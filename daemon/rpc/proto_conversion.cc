@@ -65,6 +65,33 @@ void ToProto(const StoredPushToken& t, callsd::v1::PushToken* out) {
   ToProto(t.updated_at, out->mutable_updated_at());
 }
 
+void ToProto(const CallRecord& c, absl::Time now, callsd::v1::Call* out) {
+  out->set_call_id(c.call_id);
+  out->set_direction(c.direction == CallDirection::kIncoming
+                         ? callsd::v1::CALL_DIRECTION_INCOMING
+                         : callsd::v1::CALL_DIRECTION_OUTGOING);
+  out->mutable_caller()->set_user_id(c.caller_id);
+  out->mutable_caller()->set_nickname(c.caller_nickname);
+  out->mutable_callee()->set_user_id(c.callee_id);
+  out->mutable_callee()->set_nickname(c.callee_nickname);
+  *out->mutable_peer() =
+      c.direction == CallDirection::kIncoming ? out->caller() : out->callee();
+  out->set_video(c.video);
+  out->set_state(static_cast<callsd::v1::CallState>(static_cast<int>(c.state)));
+  ToProto(c.started_at, out->mutable_started_at());
+  if (c.established_at) ToProto(*c.established_at, out->mutable_established_at());
+  if (c.connected_at) ToProto(*c.connected_at, out->mutable_connected_at());
+  if (c.ended_at) ToProto(*c.ended_at, out->mutable_ended_at());
+  out->set_end_result(static_cast<callsd::v1::EndResult>(static_cast<int>(c.end_result)));
+  out->set_ended_by(c.ended_by);
+  out->set_duration_ms(absl::ToInt64Milliseconds(c.Duration(now)));
+  out->set_muted(c.muted);
+  out->set_remote_muted(c.remote_muted);
+  if (c.ringing_until && c.state == CallState::kRinging) {
+    ToProto(*c.ringing_until, out->mutable_ringing_until());
+  }
+}
+
 void FillSessionState(const SessionSnapshot& s, callsd::v1::State* out) {
   out->set_app_id(s.app_id);
   out->set_session_state(ToProto(s.state));
@@ -82,6 +109,34 @@ namespace {
 
 struct EventFiller {
   callsd::v1::Event* out;
+  absl::Time now;
+
+  void operator()(const CallChanged& e) const {
+    callsd::v1::CallEvent* m = nullptr;
+    switch (e.kind) {
+      case CallChanged::Kind::kRinging: m = out->mutable_ringing(); break;
+      case CallChanged::Kind::kDialing: m = out->mutable_dialing(); break;
+      case CallChanged::Kind::kRemoteRinging: m = out->mutable_remote_ringing(); break;
+      case CallChanged::Kind::kEstablished: m = out->mutable_established(); break;
+      case CallChanged::Kind::kConnected: m = out->mutable_connected(); break;
+      case CallChanged::Kind::kEnded: m = out->mutable_ended(); break;
+      case CallChanged::Kind::kReconnecting: m = out->mutable_reconnecting(); break;
+      case CallChanged::Kind::kReconnected: m = out->mutable_reconnected(); break;
+      case CallChanged::Kind::kLocalAudioChanged: m = out->mutable_local_audio_changed(); break;
+    }
+    ToProto(e.call, now, m->mutable_call());
+  }
+  void operator()(const RemoteAudioChanged& e) const {
+    auto* m = out->mutable_remote_audio_changed();
+    ToProto(e.call, now, m->mutable_call());
+    m->set_muted(e.muted);
+  }
+  void operator()(const PushForEndedCall& e) const {
+    auto* m = out->mutable_push_for_ended_call();
+    m->set_call_id(e.call_id);
+    m->set_push_type(e.push_type);
+    if (e.call) ToProto(*e.call, now, m->mutable_call());
+  }
 
   void operator()(const SessionStateChanged& e) const {
     auto* m = out->mutable_session_state_changed();
@@ -111,8 +166,8 @@ struct EventFiller {
 
 }  // namespace
 
-void FillEvent(const DomainEvent& event, callsd::v1::Event* out) {
-  std::visit(EventFiller{out}, event);
+void FillEvent(const DomainEvent& event, absl::Time now, callsd::v1::Event* out) {
+  std::visit(EventFiller{out, now}, event);
 }
 
 }  // namespace callsd::daemon::rpc

@@ -22,8 +22,11 @@ void ToProto(const StoredPushToken& token, callsd::v1::PushToken* out);
 // Fills the session part of `out` (app, state, user, token, errors).
 void FillSessionState(const SessionSnapshot& snapshot, callsd::v1::State* out);
 
+// A call as seen at `now` (its duration counts up while connected).
+void ToProto(const CallRecord& call, absl::Time now, callsd::v1::Call* out);
+
 // The event payload of a domain event (seq and time are the bus's).
-void FillEvent(const DomainEvent& event, callsd::v1::Event* out);
+void FillEvent(const DomainEvent& event, absl::Time now, callsd::v1::Event* out);
 
 }  // namespace callsd::daemon::rpc
 

@@ -136,6 +136,12 @@ class Session {
   std::optional<SessionCredentials> stored_credentials() const;
 
   const SessionSnapshot& snapshot() const { return snapshot_; }
+  // The push key of the logged-in user's last authentication (kept while
+  // re-authenticating, so that pushes can be checked); "" when none.
+  const std::string& push_key() const {
+    static const std::string* const kNone = new std::string();
+    return stored_ ? stored_->push_key : *kNone;
+  }
   SessionState state() const { return state_; }
 
  private:

@@ -46,6 +46,33 @@ const std::vector<std::string>& StateMigrations() {
           created_at INTEGER NOT NULL
         );
       )sql",
+      // 3: calls (to survive restarts and recognise late pushes) and the
+      // cached call log.
+      R"sql(
+        CREATE TABLE calls (
+          call_id TEXT PRIMARY KEY,
+          direction INTEGER NOT NULL,
+          caller_id TEXT NOT NULL,
+          caller_nickname TEXT NOT NULL DEFAULT '',
+          callee_id TEXT NOT NULL,
+          callee_nickname TEXT NOT NULL DEFAULT '',
+          video INTEGER NOT NULL DEFAULT 0,
+          state INTEGER NOT NULL,
+          started_at INTEGER NOT NULL,
+          established_at INTEGER,
+          connected_at INTEGER,
+          ended_at INTEGER,
+          end_result INTEGER NOT NULL DEFAULT 0,
+          ended_by TEXT NOT NULL DEFAULT '',
+          ringing_until INTEGER
+        );
+        CREATE TABLE call_log (
+          call_id TEXT PRIMARY KEY,
+          info BLOB NOT NULL,
+          created_at INTEGER NOT NULL
+        );
+        CREATE INDEX call_log_by_time ON call_log (created_at DESC);
+      )sql",
   };
   return *migrations;
 }
@@ -55,6 +82,8 @@ const std::vector<std::string>& CallRelatedTables() {
       "session",
       "push_tokens",
       "pending_ops",
+      "calls",
+      "call_log",
   };
   return *tables;
 }

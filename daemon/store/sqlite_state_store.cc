@@ -18,6 +18,12 @@ namespace {
 
 int64_t ToMs(absl::Time t) { return absl::ToUnixMillis(t); }
 absl::Time FromMs(int64_t ms) { return absl::FromUnixMillis(ms); }
+std::optional<int64_t> ToMs(const std::optional<absl::Time>& t) {
+  return t ? std::optional<int64_t>(ToMs(*t)) : std::nullopt;
+}
+std::optional<absl::Time> FromMs(const std::optional<int64_t>& ms) {
+  return ms ? std::optional<absl::Time>(FromMs(*ms)) : std::nullopt;
+}
 
 // mkdir -p with 0700 for the last component and 0755 for missing parents.
 absl::Status EnsurePrivateDir(const std::string& dir) {
@@ -266,6 +272,96 @@ absl::Status SqliteStateStore::DeletePendingOp(int64_t id) {
   ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("DELETE FROM pending_ops WHERE id = ?"));
   stmt.Bind(1, id);
   return stmt.Run();
+}
+
+absl::Status SqliteStateStore::SaveCall(const CallRecord& c) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("INSERT OR REPLACE INTO calls (call_id, direction, caller_id, "
+                                "caller_nickname, callee_id, callee_nickname, video, state, "
+                                "started_at, established_at, connected_at, ended_at, end_result, "
+                                "ended_by, ringing_until) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  stmt.Bind(1, c.call_id)
+      .Bind(2, static_cast<int64_t>(c.direction))
+      .Bind(3, c.caller_id)
+      .Bind(4, c.caller_nickname)
+      .Bind(5, c.callee_id)
+      .Bind(6, c.callee_nickname)
+      .Bind(7, static_cast<int64_t>(c.video ? 1 : 0))
+      .Bind(8, static_cast<int64_t>(c.state))
+      .Bind(9, ToMs(c.started_at))
+      .Bind(10, ToMs(c.established_at))
+      .Bind(11, ToMs(c.connected_at))
+      .Bind(12, ToMs(c.ended_at))
+      .Bind(13, static_cast<int64_t>(c.end_result))
+      .Bind(14, c.ended_by)
+      .Bind(15, ToMs(c.ringing_until));
+  return stmt.Run();
+}
+
+absl::StatusOr<std::vector<CallRecord>> SqliteStateStore::LoadCalls() {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("SELECT call_id, direction, caller_id, caller_nickname, callee_id, "
+                                "callee_nickname, video, state, started_at, established_at, "
+                                "connected_at, ended_at, end_result, ended_by, ringing_until "
+                                "FROM calls ORDER BY started_at"));
+  std::vector<CallRecord> calls;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    CallRecord c;
+    c.call_id = stmt.ColumnText(0);
+    c.direction = static_cast<CallDirection>(stmt.ColumnInt(1));
+    c.caller_id = stmt.ColumnText(2);
+    c.caller_nickname = stmt.ColumnText(3);
+    c.callee_id = stmt.ColumnText(4);
+    c.callee_nickname = stmt.ColumnText(5);
+    c.video = stmt.ColumnInt(6) != 0;
+    c.state = static_cast<CallState>(stmt.ColumnInt(7));
+    c.started_at = FromMs(stmt.ColumnInt(8));
+    c.established_at = FromMs(stmt.ColumnOptionalInt(9));
+    c.connected_at = FromMs(stmt.ColumnOptionalInt(10));
+    c.ended_at = FromMs(stmt.ColumnOptionalInt(11));
+    c.end_result = static_cast<EndResult>(stmt.ColumnInt(12));
+    c.ended_by = stmt.ColumnText(13);
+    c.ringing_until = FromMs(stmt.ColumnOptionalInt(14));
+    calls.push_back(std::move(c));
+  }
+  return calls;
+}
+
+absl::Status SqliteStateStore::DeleteCallsEndedBefore(absl::Time before) {
+  ASSIGN_OR_RETURN(Statement stmt,
+                   db_->Prepare("DELETE FROM calls WHERE state = ? AND ended_at < ?"));
+  stmt.Bind(1, static_cast<int64_t>(CallState::kEnded)).Bind(2, ToMs(before));
+  return stmt.Run();
+}
+
+absl::Status SqliteStateStore::SaveCallLog(const std::vector<wire::v1::CallInfo>& calls) {
+  return db_->Transaction([&]() -> absl::Status {
+    for (const wire::v1::CallInfo& info : calls) {
+      ASSIGN_OR_RETURN(Statement stmt,
+                       db_->Prepare("INSERT OR REPLACE INTO call_log (call_id, info, created_at) "
+                                    "VALUES (?, ?, ?)"));
+      stmt.Bind(1, info.call_id()).BindBlob(2, info.SerializeAsString()).Bind(3, info.created_at());
+      RETURN_IF_ERROR(stmt.Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<wire::v1::CallInfo>> SqliteStateStore::LoadCallLog(int limit) {
+  ASSIGN_OR_RETURN(Statement stmt, db_->Prepare("SELECT info FROM call_log "
+                                                "ORDER BY created_at DESC, call_id LIMIT ?"));
+  stmt.Bind(1, static_cast<int64_t>(limit));
+  std::vector<wire::v1::CallInfo> calls;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    wire::v1::CallInfo info;
+    if (info.ParseFromString(stmt.ColumnBlob(0))) calls.push_back(std::move(info));
+  }
+  return calls;
 }
 
 }  // namespace callsd::daemon

@@ -38,6 +38,11 @@ class SqliteStateStore final : public StateStore {
   absl::StatusOr<std::vector<PendingOp>> LoadPendingOps() override;
   absl::Status UpdatePendingOp(const PendingOp& op) override;
   absl::Status DeletePendingOp(int64_t id) override;
+  absl::Status SaveCall(const CallRecord& call) override;
+  absl::StatusOr<std::vector<CallRecord>> LoadCalls() override;
+  absl::Status DeleteCallsEndedBefore(absl::Time before) override;
+  absl::Status SaveCallLog(const std::vector<wire::v1::CallInfo>& calls) override;
+  absl::StatusOr<std::vector<wire::v1::CallInfo>> LoadCallLog(int limit) override;
 
   SqliteDb& db() { return *db_; }
 

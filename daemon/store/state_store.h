@@ -13,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/backend/backend.h"
+#include "daemon/calls/call.h"
+#include "wire/v1/wire.pb.h"
 
 namespace callsd::daemon {
 
@@ -98,6 +100,18 @@ class StateStore {
   virtual absl::Status UpdatePendingOp(const PendingOp& op) = 0;
   // The server confirmed it (or it can never succeed): forget it.
   virtual absl::Status DeletePendingOp(int64_t id) = 0;
+
+  // Calls this daemon knows (ringing, active, and ended ones kept to
+  // recognise late pushes), inserted or replaced by call_id.
+  virtual absl::Status SaveCall(const CallRecord& call) = 0;
+  virtual absl::StatusOr<std::vector<CallRecord>> LoadCalls() = 0;
+  // Forgets ended calls that ended before `before`.
+  virtual absl::Status DeleteCallsEndedBefore(absl::Time before) = 0;
+
+  // The user's call log as last fetched from the server (for offline
+  // reading), inserted or replaced by call_id; newest first when loaded.
+  virtual absl::Status SaveCallLog(const std::vector<wire::v1::CallInfo>& calls) = 0;
+  virtual absl::StatusOr<std::vector<wire::v1::CallInfo>> LoadCallLog(int limit) = 0;
 };
 
 }  // namespace callsd::daemon

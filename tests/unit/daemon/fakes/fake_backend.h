@@ -50,6 +50,19 @@ class FakeBackend final : public Backend {
     calls.push_back({"unregister_all", creds, type, "", false, std::move(done)});
   }
 
+  void ListRingingCalls(const SessionCredentials& creds,
+                        Callback<std::vector<wire::v1::CallInfo>> done) override {
+    ringing_calls.push_back(std::move(done));
+  }
+  void DeclineCall(const SessionCredentials& creds, const std::string& call_id,
+                   StatusCallback done) override {
+    calls.push_back({"decline", creds, PushType::kVoip, call_id, false, std::move(done)});
+  }
+  void ListCallLogs(const SessionCredentials& creds, int limit, const std::string& next,
+                    Callback<wire::v1::CallList> done) override {
+    call_logs.push_back(std::move(done));
+  }
+
   // Answers the oldest pending authentication.
   void AnswerAuth(absl::StatusOr<AuthResult> result) {
     ASSERT_FALSE(auth_calls.empty()) << "no authentication is pending";
@@ -81,6 +94,8 @@ class FakeBackend final : public Backend {
 
   std::deque<AuthCall> auth_calls;
   std::deque<Call> calls;
+  std::deque<Callback<std::vector<wire::v1::CallInfo>>> ringing_calls;
+  std::deque<Callback<wire::v1::CallList>> call_logs;
 
  private:
   Scheduler* const scheduler_;

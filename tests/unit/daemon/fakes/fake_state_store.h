@@ -2,6 +2,9 @@
 #ifndef CALLSD_TESTS_UNIT_DAEMON_FAKES_FAKE_STATE_STORE_H_
 #define CALLSD_TESTS_UNIT_DAEMON_FAKES_FAKE_STATE_STORE_H_
 
+#include <algorithm>
+#include <map>
+
 #include "daemon/store/state_store.h"
 
 namespace callsd::daemon::testing {
@@ -17,6 +20,8 @@ class FakeStateStore final : public StateStore {
     session.reset();
     push_tokens.clear();
     ops.clear();
+    calls.clear();
+    call_log.clear();
     return absl::OkStatus();
   }
   absl::StatusOr<std::optional<StoredSession>> LoadSession() override { return session; }
@@ -70,6 +75,35 @@ class FakeStateStore final : public StateStore {
     return absl::OkStatus();
   }
 
+  absl::Status SaveCall(const CallRecord& call) override {
+    if (!fail_writes.ok()) return fail_writes;
+    calls[call.call_id] = call;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<CallRecord>> LoadCalls() override {
+    std::vector<CallRecord> out;
+    for (const auto& [id, c] : calls) out.push_back(c);
+    return out;
+  }
+  absl::Status DeleteCallsEndedBefore(absl::Time before) override {
+    std::erase_if(calls, [&](const auto& kv) {
+      return kv.second.ended() && kv.second.ended_at && *kv.second.ended_at < before;
+    });
+    return absl::OkStatus();
+  }
+  absl::Status SaveCallLog(const std::vector<wire::v1::CallInfo>& infos) override {
+    for (const auto& info : infos) call_log[info.call_id()] = info;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<wire::v1::CallInfo>> LoadCallLog(int limit) override {
+    std::vector<wire::v1::CallInfo> out;
+    for (const auto& [id, info] : call_log) out.push_back(info);
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.created_at() > b.created_at(); });
+    if (static_cast<int>(out.size()) > limit) out.resize(limit);
+    return out;
+  }
+
   void AddOps(std::vector<PendingOp>* added) {
     for (PendingOp& op : *added) {
       op.id = next_op_id++;
@@ -81,6 +115,8 @@ class FakeStateStore final : public StateStore {
   std::optional<StoredSession> session;
   std::vector<StoredPushToken> push_tokens;
   std::vector<PendingOp> ops;
+  std::map<std::string, CallRecord> calls;
+  std::map<std::string, wire::v1::CallInfo> call_log;
   int64_t next_op_id = 1;
   absl::Status fail_writes;
   int resets = 0;
