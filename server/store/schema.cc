@@ -1,18 +1,12 @@
 #include "server/store/schema.h"
 
-#include <iterator>
-
-#include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "server/store/sqlite.h"
-
 namespace callsd::server {
-namespace {
 
-// Never edit a migration that has shipped; append a new one instead.
-constexpr const char* kMigrations[] = {
-    // 0 -> 1: users, their tokens and keys, push tokens.
-    R"sql(
+const std::vector<std::string>& SchemaMigrations() {
+  // Never edit a migration that has shipped; append a new one instead.
+  static const std::vector<std::string>* const kMigrations = new std::vector<std::string>{
+      // 0 -> 1: users, their tokens and keys, push tokens.
+      R"sql(
 CREATE TABLE users (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   app_id TEXT NOT NULL,
@@ -57,42 +51,8 @@ CREATE TABLE push_tokens (
 );
 CREATE INDEX push_tokens_by_user ON push_tokens(user_rowid, type, id);
 )sql",
-};
-
-}  // namespace
-
-absl::StatusOr<int> SchemaVersion(sqlite3* db) {
-  auto stmt = Statement::Prepare(db, "PRAGMA user_version");
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::InternalError("sqlite: PRAGMA user_version returned nothing");
-  return static_cast<int>(stmt->ColumnInt(0));
-}
-
-absl::Status MigrateSchema(sqlite3* db, int target_version) {
-  constexpr int kKnown = static_cast<int>(std::size(kMigrations));
-  if (target_version > kKnown) {
-    return absl::InternalError(absl::StrCat("no migration to schema version ", target_version));
-  }
-  auto version = SchemaVersion(db);
-  if (!version.ok()) return version.status();
-  if (*version > target_version) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("schema version ", *version, " is newer than this server's (",
-                     target_version, "); use a newer calls-server"));
-  }
-  for (int v = *version; v < target_version; ++v) {
-    Transaction txn(db);
-    if (!txn.status().ok()) return txn.status();
-    absl::Status status = Exec(db, kMigrations[v]);
-    if (!status.ok()) return status;
-    status = Exec(db, absl::StrCat("PRAGMA user_version = ", v + 1).c_str());
-    if (!status.ok()) return status;
-    status = txn.Commit();
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
+  };
+  return *kMigrations;
 }
 
 }  // namespace callsd::server

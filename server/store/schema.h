@@ -1,22 +1,16 @@
-// The store's schema as a list of migrations: migration i (0-based) brings a
-// database from user_version i to i + 1.
+// The store's schema as a list of migrations for SqliteDb::Migrate: migration
+// i (0-based) brings a database from user_version i to i + 1.
 #ifndef CALLSD_SERVER_STORE_SCHEMA_H_
 #define CALLSD_SERVER_STORE_SCHEMA_H_
 
-#include <sqlite3.h>
-
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include <string>
+#include <vector>
 
 namespace callsd::server {
 
-// Applies the migrations from the database's user_version up to
-// `target_version`, each in its own transaction. FAILED_PRECONDITION when the
-// database is newer than `target_version`; INTERNAL on SQLite errors.
-absl::Status MigrateSchema(sqlite3* db, int target_version);
-
-// The user_version of `db`.
-absl::StatusOr<int> SchemaVersion(sqlite3* db);
+// Every migration, oldest first; its size is the schema version this build
+// writes (Store::kSchemaVersion).
+const std::vector<std::string>& SchemaMigrations();
 
 }  // namespace callsd::server
 

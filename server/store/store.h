@@ -9,8 +9,10 @@
 // means on the wire. Times are Unix milliseconds chosen by the caller, so that
 // tests control them.
 //
-// Errors: NOT_FOUND and ALREADY_EXISTS where documented; INTERNAL for any
-// SQLite failure (the message names the operation).
+// Errors: NOT_FOUND and ALREADY_EXISTS where documented; any other SQLite
+// failure with the code SqliteDb gives it (common/sqlite_db.h: mostly
+// INTERNAL, UNAVAILABLE when the file stays locked) and a message naming the
+// SQL.
 //
 // Thread-safe: every method may be called from any thread.
 #ifndef CALLSD_SERVER_STORE_STORE_H_
@@ -27,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "server/store/sqlite.h"
+#include "common/sqlite_db.h"
 
 namespace callsd::server {
 
@@ -157,10 +159,10 @@ class Store {
   absl::StatusOr<std::vector<PushTokenRecord>> ListPushTokens(int64_t user_rowid);
 
  private:
-  explicit Store(SqliteDb db);
+  explicit Store(std::unique_ptr<SqliteDb> db);
 
   absl::Mutex mu_;
-  SqliteDb db_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace callsd::server

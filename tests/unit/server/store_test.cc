@@ -107,7 +107,7 @@ TEST(StoreOpenTest, GarbageFileIsAClearError) {
   auto store = Store::Open(path);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(store.status().message(), HasSubstr("database " + path + ": "));
+  EXPECT_THAT(store.status().message(), HasSubstr("database " + path + " is unusable: "));
   EXPECT_THAT(store.status().message(), HasSubstr("not a database"));
 }
 
@@ -127,7 +127,10 @@ TEST(StoreOpenTest, NewerSchemaIsRefused) {
   ExecSql(path, "PRAGMA user_version = 99");
   auto store = Store::Open(path);
   ASSERT_FALSE(store.ok());
-  EXPECT_THAT(store.status().message(), HasSubstr("schema version 99 is newer"));
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store.status().message(), "database " + path +
+                                          " has schema version 99, newer than this program's 1; "
+                                          "upgrade the program");
 }
 
 TEST_F(StoreTest, UsersAreScopedByAppAndUnique) {

@@ -1,5 +1,8 @@
-// Helpers of the LwsHttpClient tests: outcome collection, request and
-// client/server construction.
+// Helpers of the LwsHttpClient tests (lws_http_client_test.cc and
+// lws_http_client_failure_test.cc): outcome collection, request and
+// client/server construction. Both tests are written inside callsd::testing,
+// so they use these (and test_http_server.h) without using-declarations;
+// gtest's own names need the leading "::" there ("::testing::Test").
 #ifndef CALLSD_TESTS_UNIT_COMMON_HTTP_CLIENT_TEST_UTIL_H_
 #define CALLSD_TESTS_UNIT_COMMON_HTTP_CLIENT_TEST_UTIL_H_
 

@@ -9,28 +9,16 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/common/http/client_test_util.h"
 #include "tests/unit/common/http/test_http_server.h"
 
-namespace callsd {
+namespace callsd::testing {
 namespace {
 
-using ::callsd::testing::kPatience;
-using ::callsd::testing::NewClient;
-using ::callsd::testing::NewServer;
-using ::callsd::testing::Ok;
-using ::callsd::testing::Outcomes;
-using ::callsd::testing::ReceivedRequest;
-using ::callsd::testing::Request;
-using ::callsd::testing::ScriptedReply;
-using ::callsd::testing::SendAndWait;
-using ::callsd::testing::TestHttpServer;
 using ::testing::HasSubstr;
 
 // ---------------------------------------------------------------------------
@@ -248,8 +236,7 @@ TEST(LwsHttpClientTest, MalformedRequestsFailAsInvalidArgument) {
 class LwsHttpClientTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto tls = ::callsd::testing::MakeSelfSignedCert(dir_.path(), "localhost",
-                                                     "DNS:localhost,IP:127.0.0.1");
+    auto tls = MakeSelfSignedCert(dir_.path(), "localhost", "DNS:localhost,IP:127.0.0.1");
     ASSERT_TRUE(tls.ok()) << tls.status();
     tls_ = *tls;
     server_ = NewServer(
@@ -257,7 +244,7 @@ class LwsHttpClientTlsTest : public ::testing::Test {
         &tls_);
   }
 
-  ::callsd::testing::TempDir dir_;
+  TempDir dir_;
   TestHttpServer::Tls tls_;
   std::unique_ptr<TestHttpServer> server_;
 };
@@ -288,7 +275,7 @@ TEST_F(LwsHttpClientTlsTest, CaFileMakesItTrusted) {
 }
 
 TEST_F(LwsHttpClientTlsTest, TrustedCertificateForAnotherNameIsRejected) {
-  auto other = ::callsd::testing::MakeSelfSignedCert(dir_.path(), "other", "DNS:other.example");
+  auto other = MakeSelfSignedCert(dir_.path(), "other", "DNS:other.example");
   ASSERT_TRUE(other.ok()) << other.status();
   auto server = NewServer(Ok, &*other);
   LwsHttpClientOptions options;
@@ -313,7 +300,7 @@ TEST_F(LwsHttpClientTlsTest, VerificationCanBeTurnedOffExplicitly) {
 }
 
 TEST(LwsHttpClientCreateTest, UnusableCaFileIsInvalidArgument) {
-  ::callsd::testing::TempDir dir;
+  TempDir dir;
   const std::string garbage = dir.path() + "/garbage.pem";
   std::ofstream(garbage) << "not a certificate\n";
   LwsHttpClientOptions missing;
@@ -326,4 +313,4 @@ TEST(LwsHttpClientCreateTest, UnusableCaFileIsInvalidArgument) {
 }
 
 }  // namespace
-}  // namespace callsd
+}  // namespace callsd::testing

@@ -3,35 +3,16 @@
 // exactly-once, never-inline guarantee.
 #include "common/http/lws_http_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/common/http/client_test_util.h"
 #include "tests/unit/common/http/test_http_server.h"
 
-namespace callsd {
+namespace callsd::testing {
 namespace {
-
-using ::callsd::testing::kPatience;
-using ::callsd::testing::NewClient;
-using ::callsd::testing::NewServer;
-using ::callsd::testing::Ok;
-using ::callsd::testing::Outcomes;
-using ::callsd::testing::ReceivedRequest;
-using ::callsd::testing::Request;
-using ::callsd::testing::ScriptedReply;
-using ::callsd::testing::SendAndWait;
-using ::callsd::testing::TestHttpServer;
-using ::testing::HasSubstr;
 
 // ---------------------------------------------------------------------------
 // Round trips: what the server sees, what the caller gets.
@@ -296,4 +277,4 @@ TEST(LwsHttpClientTest, DoneNeverRunsInsideSendEvenFromTheServiceThread) {
 }
 
 }  // namespace
-}  // namespace callsd
+}  // namespace callsd::testing
