@@ -211,6 +211,7 @@ size_t TomlReader::TableArraySize(absl::string_view key) {
   if (!Has(key)) return 0;
   const toml::node* node = Find(doc_->root, key);
   const toml::array* array = node->as_array();
+  if (array != nullptr && array->empty()) return 0;  // `key = []`: none
   if (array == nullptr || !array->is_array_of_tables()) {
     Fail(key, absl::StrCat("expected an array of tables ([[", key, "]]), got ", TypeName(*node)));
     return 0;

@@ -12,10 +12,12 @@
 #include "common/scheduler.h"
 #include "server/app_registry.h"
 #include "server/http/api.h"
-#include "server/http/lws_http_server.h"
+#include "common/http/lws_http_server.h"
 #include "server/store/store.h"
 
 namespace callsd::server {
+
+using ::callsd::httpd::LwsHttpServer;
 
 // What the command line says; unset values come from the config file, then
 // from the defaults.

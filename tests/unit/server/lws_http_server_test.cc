@@ -1,6 +1,7 @@
 // LwsHttpServer over loopback with a fake handler: what libwebsockets hands
 // over and how answers go back, on raw sockets so that every byte is seen.
-#include "server/http/lws_http_server.h"
+#include "common/http/lws_http_server.h"
+#include "server/http/http_types.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,6 +23,8 @@
 
 namespace callsd::server {
 namespace {
+
+using ::callsd::httpd::LwsHttpServer;
 
 using ::testing::HasSubstr;
 using ::testing::Pair;

@@ -1,4 +1,4 @@
-#include "server/http/lws_http_server.h"
+#include "common/http/lws_http_server.h"
 
 #include <algorithm>
 #include <cstring>
@@ -10,10 +10,24 @@
 #include "absl/strings/string_view.h"
 #include "common/calls_error.h"
 #include "glog/logging.h"
-#include "server/http/errors.h"
+#include "common/wire_json.h"
 
-namespace callsd::server {
+namespace callsd::httpd {
 namespace {
+
+// Answers the transport gives itself, in the Calls error format.
+HttpResponse ErrorResponse(int http_status, int calls_code, absl::string_view message) {
+  HttpResponse response;
+  response.http_status = http_status;
+  response.body = ErrorJson(calls_code, message);
+  return response;
+}
+
+HttpResponse BodyTooLargeResponse(size_t size, size_t limit) {
+  return ErrorResponse(413, kCodeInvalidParams,
+                       absl::StrCat("request body of ", size, " bytes is over the limit of ",
+                                    limit, " bytes"));
+}
 
 constexpr char kProtocolName[] = "calls-http";
 constexpr size_t kWriteChunkBytes = 16 * 1024;
@@ -355,4 +369,4 @@ int LwsHttpServer::Callback(lws* wsi, lws_callback_reasons reason, void* user, v
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-}  // namespace callsd::server
+}  // namespace callsd::httpd

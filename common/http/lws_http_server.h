@@ -22,8 +22,8 @@
 // Run(). Other protocols (the signaling WebSocket) can join the same vhost
 // through Options::extra_protocols; HTTP requests stay with this server's
 // protocol whatever their order, because a mount on "/" names it.
-#ifndef CALLSD_SERVER_HTTP_LWS_HTTP_SERVER_H_
-#define CALLSD_SERVER_HTTP_LWS_HTTP_SERVER_H_
+#ifndef CALLSD_COMMON_HTTP_LWS_HTTP_SERVER_H_
+#define CALLSD_COMMON_HTTP_LWS_HTTP_SERVER_H_
 
 #include <libwebsockets.h>
 
@@ -36,9 +36,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/wire_json.h"
-#include "server/http/http_types.h"
+#include "common/http/http_server_types.h"
 
-namespace callsd::server {
+namespace callsd::httpd {
 
 class LwsHttpServer {
  public:
@@ -103,6 +103,6 @@ class LwsHttpServer {
   std::atomic<bool> stop_{false};
 };
 
-}  // namespace callsd::server
+}  // namespace callsd::httpd
 
-#endif  // CALLSD_SERVER_HTTP_LWS_HTTP_SERVER_H_
+#endif  // CALLSD_COMMON_HTTP_LWS_HTTP_SERVER_H_
