@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "callsd/client.h"
@@ -209,71 +210,80 @@ class GrpcClient final : public Client {
   const std::string& socket_path() const override { return socket_path_; }
 
   absl::StatusOr<v1::InitResponse> Init(const v1::InitRequest& request) override {
-    return Unary<v1::InitResponse>([&](grpc::ClientContext* context, v1::InitResponse* response) {
-      return stub_->Init(context, request, response);
-    });
+    return Unary("Init", &v1::Calls::Stub::Init, request);
   }
 
   absl::StatusOr<v1::AuthenticateResponse> Authenticate(
       const v1::AuthenticateRequest& request) override {
-    return Unary<v1::AuthenticateResponse>(
-        [&](grpc::ClientContext* context, v1::AuthenticateResponse* response) {
-          return stub_->Authenticate(context, request, response);
-        });
+    return Unary("Authenticate", &v1::Calls::Stub::Authenticate, request);
   }
 
   absl::StatusOr<v1::DeauthenticateResponse> Deauthenticate(
       const v1::DeauthenticateRequest& request) override {
-    return Unary<v1::DeauthenticateResponse>(
-        [&](grpc::ClientContext* context, v1::DeauthenticateResponse* response) {
-          return stub_->Deauthenticate(context, request, response);
-        });
+    return Unary("Deauthenticate", &v1::Calls::Stub::Deauthenticate, request);
   }
 
   absl::StatusOr<v1::RefreshSessionTokenResponse> RefreshSessionToken(
       const v1::RefreshSessionTokenRequest& request) override {
-    return Unary<v1::RefreshSessionTokenResponse>(
-        [&](grpc::ClientContext* context, v1::RefreshSessionTokenResponse* response) {
-          return stub_->RefreshSessionToken(context, request, response);
-        });
+    return Unary("RefreshSessionToken", &v1::Calls::Stub::RefreshSessionToken, request);
   }
 
   absl::StatusOr<v1::State> GetState(const v1::GetStateRequest& request) override {
-    return Unary<v1::State>([&](grpc::ClientContext* context, v1::State* response) {
-      return stub_->GetState(context, request, response);
-    });
+    return Unary("GetState", &v1::Calls::Stub::GetState, request);
   }
 
   absl::StatusOr<v1::RegisterPushTokenResponse> RegisterPushToken(
       const v1::RegisterPushTokenRequest& request) override {
-    return Unary<v1::RegisterPushTokenResponse>(
-        [&](grpc::ClientContext* context, v1::RegisterPushTokenResponse* response) {
-          return stub_->RegisterPushToken(context, request, response);
-        });
+    return Unary("RegisterPushToken", &v1::Calls::Stub::RegisterPushToken, request);
   }
 
   absl::StatusOr<v1::UnregisterPushTokenResponse> UnregisterPushToken(
       const v1::UnregisterPushTokenRequest& request) override {
-    return Unary<v1::UnregisterPushTokenResponse>(
-        [&](grpc::ClientContext* context, v1::UnregisterPushTokenResponse* response) {
-          return stub_->UnregisterPushToken(context, request, response);
-        });
+    return Unary("UnregisterPushToken", &v1::Calls::Stub::UnregisterPushToken, request);
   }
 
   absl::StatusOr<v1::UnregisterAllPushTokensResponse> UnregisterAllPushTokens(
       const v1::UnregisterAllPushTokensRequest& request) override {
-    return Unary<v1::UnregisterAllPushTokensResponse>(
-        [&](grpc::ClientContext* context, v1::UnregisterAllPushTokensResponse* response) {
-          return stub_->UnregisterAllPushTokens(context, request, response);
-        });
+    return Unary("UnregisterAllPushTokens", &v1::Calls::Stub::UnregisterAllPushTokens, request);
   }
 
   absl::StatusOr<v1::ListPushTokensResponse> ListPushTokens(
       const v1::ListPushTokensRequest& request) override {
-    return Unary<v1::ListPushTokensResponse>(
-        [&](grpc::ClientContext* context, v1::ListPushTokensResponse* response) {
-          return stub_->ListPushTokens(context, request, response);
-        });
+    return Unary("ListPushTokens", &v1::Calls::Stub::ListPushTokens, request);
+  }
+
+  absl::StatusOr<v1::DialResponse> Dial(const v1::DialRequest& request) override {
+    return Unary("Dial", &v1::Calls::Stub::Dial, request);
+  }
+
+  absl::StatusOr<v1::AcceptResponse> Accept(const v1::AcceptRequest& request) override {
+    return Unary("Accept", &v1::Calls::Stub::Accept, request);
+  }
+
+  absl::StatusOr<v1::DeclineResponse> Decline(const v1::DeclineRequest& request) override {
+    return Unary("Decline", &v1::Calls::Stub::Decline, request);
+  }
+
+  absl::StatusOr<v1::EndResponse> End(const v1::EndRequest& request) override {
+    return Unary("End", &v1::Calls::Stub::End, request);
+  }
+
+  absl::StatusOr<v1::SetMutedResponse> SetMuted(const v1::SetMutedRequest& request) override {
+    return Unary("SetMuted", &v1::Calls::Stub::SetMuted, request);
+  }
+
+  absl::StatusOr<v1::ListCallsResponse> ListCalls(const v1::ListCallsRequest& request) override {
+    return Unary("ListCalls", &v1::Calls::Stub::ListCalls, request);
+  }
+
+  absl::StatusOr<v1::GetCallHistoryResponse> GetCallHistory(
+      const v1::GetCallHistoryRequest& request) override {
+    return Unary("GetCallHistory", &v1::Calls::Stub::GetCallHistory, request);
+  }
+
+  absl::StatusOr<v1::DeliverPushResponse> DeliverPush(
+      const v1::DeliverPushRequest& request) override {
+    return Unary("DeliverPush", &v1::Calls::Stub::DeliverPush, request);
   }
 
   std::unique_ptr<Subscription> Watch(EventCallback on_event, EndCallback on_end) override {
@@ -301,23 +311,36 @@ class GrpcClient final : public Client {
     return deadline_ > absl::ZeroDuration() && deadline_ != absl::InfiniteDuration();
   }
 
-  template <typename Response, typename Call>
-  absl::StatusOr<Response> Unary(Call call) {
+  // Runs the unary RPC `method` (named in messages) with the deadline.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Unary(const char* method,
+                                 grpc::Status (v1::Calls::Stub::*rpc)(grpc::ClientContext*,
+                                                                      const Request&, Response*),
+                                 const Request& request) {
     grpc::ClientContext context;
     if (HasDeadline()) {
       context.set_deadline(std::chrono::system_clock::now() +
                            absl::ToChronoMilliseconds(deadline_));
     }
     Response response;
-    grpc::Status grpc_status = call(&context, &response);
+    grpc::Status grpc_status = (stub_.get()->*rpc)(&context, request, &response);
     if (grpc_status.ok()) return response;
-    return Explain(FromGrpc(grpc_status));
+    return Explain(method, FromGrpc(grpc_status));
   }
 
   // Makes the errors that the daemon did not write clearer.
-  absl::Status Explain(absl::Status status) const {
+  absl::Status Explain(absl::string_view method, absl::Status status) const {
     if (GetErrorInfo(status).has_value()) return status;  // The daemon's own words.
     switch (status.code()) {
+      case absl::StatusCode::kUnimplemented: {
+        // An older daemon that does not know this method yet.
+        v1::ErrorInfo info;
+        info.set_hint("update callsd to the version of this client (or use an older client)");
+        std::string message = absl::StrCat("callsd on ", socket_path_, " does not implement ",
+                                           method, " (an older daemon?)");
+        if (!status.message().empty()) absl::StrAppend(&message, ": ", status.message());
+        return WithErrorInfo(absl::UnimplementedError(message), info);
+      }
       case absl::StatusCode::kDeadlineExceeded:
         return absl::DeadlineExceededError(
             absl::StrCat("no answer from callsd on ", socket_path_, " within ",

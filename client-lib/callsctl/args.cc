@@ -53,6 +53,10 @@ const std::vector<OptionSpec>& CommandOptionSpecs() {
        "an access token"},
       {"keep-push-tokens", "", "leave this device's push tokens registered on the server"},
       {"unique", "", "remove the user's other tokens of this type on the server (all devices)"},
+      {"video", "", "a video call (default: audio only)"},
+      {"limit", "N", "show at most N calls (1 to 100; default 20)"},
+      {"next", "CURSOR",
+       "show the page that follows a previous answer (the cursor it printed)"},
   };
   return *specs;
 }
@@ -91,6 +95,44 @@ const std::vector<CommandSpec>& CommandSpecs() {
        "Ctrl-C (exit status 0) or until the daemon ends the stream (exit status 1 when it "
        "ends with an error).",
        {}},
+      {Command::kDial, "dial", {"USER"}, "USER [--video]", "call a user",
+       "Calls USER: the daemon opens its connection to the calls server and dials. Prints the "
+       "new call's id and state (DIALING, or RINGING once the callee's device rings); follow "
+       "it with 'callsctl watch' or 'callsctl calls', and hang up with 'callsctl end CALL_ID'. "
+       "With --json, prints the DialResponse.",
+       {"video"}},
+      {Command::kAccept, "accept", {"CALL_ID"}, "CALL_ID", "answer a ringing call",
+       "Accepts the incoming call CALL_ID, which must be ringing (see 'callsctl calls'). When "
+       "several apps answer the same call, the first accept or decline wins and the others "
+       "fail. Prints the call's new state.",
+       {}},
+      {Command::kDecline, "decline", {"CALL_ID"}, "CALL_ID", "reject a ringing call",
+       "Declines the incoming call CALL_ID, which must be ringing. The daemon declines with "
+       "one request to the calls server and opens no WebSocket. Prints the call's state and "
+       "end result.",
+       {}},
+      {Command::kEnd, "end", {"CALL_ID"}, "CALL_ID", "hang up a call",
+       "Ends the call CALL_ID, whatever its state: hangs up an active call, cancels an "
+       "outgoing one that is still dialing or ringing, declines an incoming one that rings. "
+       "Prints the end result and the billed duration.",
+       {}},
+      {Command::kMute, "mute", {"CALL_ID"}, "CALL_ID", "mute this side of a call",
+       "Mutes this side's audio in the call CALL_ID; the other side is told.", {}},
+      {Command::kUnmute, "unmute", {"CALL_ID"}, "CALL_ID", "unmute this side of a call",
+       "Unmutes this side's audio in the call CALL_ID; the other side is told.", {}},
+      {Command::kCalls, "calls", {}, "", "list the ongoing and recent calls",
+       "Lists the ongoing calls, then the ones that ended recently (newest first): call id, "
+       "direction, peer, state, duration (billed from connected: running for a connected "
+       "call, final for an ended one), end result and when it started. With --json, prints "
+       "the ListCallsResponse.",
+       {}},
+      {Command::kHistory, "history", {}, "[--limit N] [--next CURSOR]", "show the call log",
+       "Shows the user's call log from the calls server, newest first: when, direction (as "
+       "seen by the logged-in user), peer, end result, duration and call id. When the server "
+       "cannot be reached, the daemon's local copy is shown, with a note saying so. When there "
+       "are more calls, prints the command for the next page. With --json, prints the "
+       "GetCallHistoryResponse.",
+       {"limit", "next"}},
       {Command::kPushRegister, "push register", {"TYPE", "URL"}, "voip|remote URL [--unique]",
        "register a push token",
        "Registers the push endpoint URL as this device's voip token (incoming calls) or "
@@ -106,6 +148,15 @@ const std::vector<CommandSpec>& CommandSpecs() {
        {}},
       {Command::kPushList, "push list", {}, "", "list the push tokens",
        "Lists this device's push tokens with their server state.", {}},
+      {Command::kPushDeliver, "push deliver", {}, "< PAYLOAD", "hand a received push to the daemon",
+       "Reads a push payload (JSON, at most 4096 bytes) from standard input, as a push "
+       "distributor delivered it, and hands it to the daemon, which checks its signature, app, "
+       "user and age. Trailing newlines and spaces are dropped. Prints what it did: 'rang' (a "
+       "new incoming call rings), 'duplicate' (the call was already known), that the call has "
+       "already ended, 'canceled' (a ringing call stopped) or 'missed'. A payload the daemon "
+       "rejects exits with status 1 and its reason; an empty or oversized input exits with "
+       "status 2 and is never echoed.",
+       {}},
       {Command::kHelp, "help", {}, "[COMMAND]", "show help",
        "Shows the help of callsctl, or of COMMAND (e.g. callsctl help push register).", {}},
   };
@@ -174,6 +225,9 @@ void AppendOptionTable(std::string* out, const std::vector<const OptionSpec*>& o
   }
 }
 
+// GetCallHistoryRequest.limit: 1..100.
+constexpr int kMaxHistoryLimit = 100;
+
 constexpr absl::string_view kGlobalUsage =
     "usage: callsctl [--socket PATH] [--json] [--timeout SECONDS] COMMAND [ARGS]";
 
@@ -217,7 +271,8 @@ std::string OverviewHelp() {
 
 std::string PushHelp() {
   std::string out = "usage: callsctl push SUBCOMMAND [ARGS]\n\nManages this device's push tokens "
-                    "(push endpoint URLs).\n\nsubcommands:\n";
+                    "(push endpoint URLs) and hands\nreceived pushes to the daemon.\n\n"
+                    "subcommands:\n";
   size_t width = 0;
   for (const CommandSpec& spec : CommandSpecs()) {
     if (absl::StartsWith(spec.name, "push ")) {
@@ -450,6 +505,18 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
       inv.keep_push_tokens = true;
     } else if (name == "unique") {
       inv.unique = true;
+    } else if (name == "video") {
+      inv.video = true;
+    } else if (name == "limit") {
+      int limit = 0;
+      if (!absl::SimpleAtoi(value, &limit) || limit < 1 || limit > kMaxHistoryLimit) {
+        return Fail(topic, absl::StrCat("--limit needs a number of calls from 1 to ",
+                                        kMaxHistoryLimit, ", not '", value, "'"));
+      }
+      inv.history_limit = limit;
+    } else if (name == "next") {
+      if (value.empty()) return Fail(topic, "--next needs a non-empty CURSOR");
+      inv.history_next = value;
     }
   }
 
@@ -472,6 +539,12 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
       return Fail(topic,
                   "unexpected argument (a token is never accepted as an argument: use "
                   "--token-file FILE or --token-stdin)");
+    }
+    if (spec->command == Command::kPushDeliver) {
+      // It may be the payload: not echoed either.
+      return Fail(topic,
+                  "unexpected argument (the payload is read from standard input: callsctl "
+                  "push deliver < FILE)");
     }
     return Fail(topic, absl::StrCat("unexpected argument '",
                                     positionals[spec->positionals.size()], "'"));
@@ -511,6 +584,16 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
       if (positionals.size() > 1) inv.url = positionals[1];
       break;
     }
+    case Command::kDial:
+      inv.callee_id = positionals[0];
+      break;
+    case Command::kAccept:
+    case Command::kDecline:
+    case Command::kEnd:
+    case Command::kMute:
+    case Command::kUnmute:
+      inv.call_id = positionals[0];
+      break;
     default:
       break;
   }

@@ -5,7 +5,8 @@
 // Global options (anywhere on the line): --socket PATH, --json,
 // --timeout SECONDS, --help / -h. Options take their value as the next
 // argument or after '=' (--socket=/x). "--" ends the options. A token is
-// never an argument: it comes from --token-file FILE or --token-stdin.
+// never an argument: it comes from --token-file FILE or --token-stdin; nor is
+// a push payload (`push deliver` reads it from standard input).
 #ifndef CALLSD_CLIENT_LIB_CALLSCTL_ARGS_H_
 #define CALLSD_CLIENT_LIB_CALLSCTL_ARGS_H_
 
@@ -31,6 +32,15 @@ enum class Command {
   kPushUnregister,
   kPushUnregisterAll,
   kPushList,
+  kPushDeliver,
+  kDial,
+  kAccept,
+  kDecline,
+  kEnd,
+  kMute,
+  kUnmute,
+  kCalls,
+  kHistory,
 };
 
 struct GlobalOptions {
@@ -67,6 +77,14 @@ struct Invocation {
   callsd::v1::PushTokenType push_type = callsd::v1::PUSH_TOKEN_TYPE_UNSPECIFIED;
   std::string url;
   bool unique = false;
+  // dial
+  std::string callee_id;
+  bool video = false;
+  // accept, decline, end, mute, unmute
+  std::string call_id;
+  // history: 1..100, or 0 for the daemon's default (20).
+  int history_limit = 0;
+  std::string history_next;
 };
 
 // The result of ParseArgs: an invocation, or a usage error.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client-lib/callsctl/args.h"
 #include "client-lib/callsctl/output.h"
+#include "client-lib/callsctl/payload.h"
 #include "client-lib/callsctl/token.h"
 
 namespace callsd::ctl {
@@ -27,9 +28,11 @@ std::string StateSuffix(const v1::State& state) {
 // One command run: the parsed invocation, the connection and the streams.
 class CommandRunner {
  public:
+  // `input`: the token (login, refresh-token) or the push payload (push
+  // deliver) read before connecting.
   CommandRunner(const Invocation& inv, const CallsctlEnv& env, client::Client& client,
-                std::string token)
-      : inv_(inv), env_(env), client_(client), token_(std::move(token)) {}
+                std::string input)
+      : inv_(inv), env_(env), client_(client), input_(std::move(input)) {}
 
   int Run() {
     switch (inv_.command) {
@@ -53,6 +56,23 @@ class CommandRunner {
         return PushUnregisterAll();
       case Command::kPushList:
         return PushList();
+      case Command::kPushDeliver:
+        return PushDeliver();
+      case Command::kDial:
+        return Dial();
+      case Command::kAccept:
+        return Accept();
+      case Command::kDecline:
+        return Decline();
+      case Command::kEnd:
+        return End();
+      case Command::kMute:
+      case Command::kUnmute:
+        return SetMuted(inv_.command == Command::kMute);
+      case Command::kCalls:
+        return Calls();
+      case Command::kHistory:
+        return History();
       case Command::kHelp:
         break;
     }
@@ -116,7 +136,7 @@ class CommandRunner {
     request.set_user_id(inv_.user_id);
     request.set_token_kind(inv_.session_token ? v1::TOKEN_KIND_SESSION_TOKEN
                                               : v1::TOKEN_KIND_ACCESS_TOKEN);
-    request.set_token(token_);
+    request.set_token(input_);
     absl::StatusOr<v1::AuthenticateResponse> response = client_.Authenticate(request);
     if (!response.ok()) return Fail(response.status());
     int code;
@@ -152,7 +172,7 @@ class CommandRunner {
 
   int RefreshToken() {
     v1::RefreshSessionTokenRequest request;
-    request.set_token(token_);
+    request.set_token(input_);
     absl::StatusOr<v1::RefreshSessionTokenResponse> response =
         client_.RefreshSessionToken(request);
     if (!response.ok()) return Fail(response.status());
@@ -230,6 +250,120 @@ class CommandRunner {
     return Print(FormatPushTokens(*response, Times()));
   }
 
+  int PushDeliver() {
+    v1::DeliverPushRequest request;
+    request.set_payload(input_);
+    absl::StatusOr<v1::DeliverPushResponse> response = client_.DeliverPush(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat(FormatPushOutcome(*response), "\n"));
+  }
+
+  int Dial() {
+    v1::DialRequest request;
+    request.set_callee_id(inv_.callee_id);
+    request.set_video(inv_.video);
+    absl::StatusOr<v1::DialResponse> response = client_.Dial(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    const v1::Call& call = response->call();
+    const std::string peer =
+        call.callee().user_id().empty() ? inv_.callee_id : call.callee().user_id();
+    return Print(absl::StrCat("calling ", peer, inv_.video ? " (video)" : "", ": call ",
+                              call.call_id(), " (", CallStateName(call.state()), ")\n"));
+  }
+
+  int Accept() {
+    v1::AcceptRequest request;
+    request.set_call_id(inv_.call_id);
+    absl::StatusOr<v1::AcceptResponse> response = client_.Accept(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("accepted ", CallSummary(response->call()), "\n"));
+  }
+
+  int Decline() {
+    v1::DeclineRequest request;
+    request.set_call_id(inv_.call_id);
+    absl::StatusOr<v1::DeclineResponse> response = client_.Decline(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("declined ", CallSummary(response->call()), "\n"));
+  }
+
+  int End() {
+    v1::EndRequest request;
+    request.set_call_id(inv_.call_id);
+    absl::StatusOr<v1::EndResponse> response = client_.End(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("ended ", CallSummary(response->call()), "\n"));
+  }
+
+  int SetMuted(bool muted) {
+    v1::SetMutedRequest request;
+    request.set_call_id(inv_.call_id);
+    request.set_muted(muted);
+    absl::StatusOr<v1::SetMutedResponse> response = client_.SetMuted(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat(muted ? "muted " : "unmuted ", CallSummary(response->call()), "\n"));
+  }
+
+  int Calls() {
+    absl::StatusOr<v1::ListCallsResponse> response = client_.ListCalls(v1::ListCallsRequest());
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(FormatCalls(*response, Times()));
+  }
+
+  int History() {
+    v1::GetCallHistoryRequest request;
+    request.set_limit(inv_.history_limit);
+    request.set_next(inv_.history_next);
+    absl::StatusOr<v1::GetCallHistoryResponse> response = client_.GetCallHistory(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    // Who is logged in tells which side of each logged call was ours. The
+    // daemon answered just now, so this rarely fails; without it, each
+    // call's own direction is shown.
+    std::string user_id;
+    if (absl::StatusOr<v1::State> state = client_.GetState(v1::GetStateRequest()); state.ok()) {
+      user_id = state->user().user_id();
+    }
+    return Print(FormatCallHistory(*response, user_id, inv_.history_limit, Times()));
+  }
+
+  // "call ID from alice (ACCEPTING)", "call ID with bob (ENDED: completed,
+  // 0:42)": the call, its other side, its state or end.
+  std::string CallSummary(const v1::Call& call) const {
+    const std::string id = call.call_id().empty() ? inv_.call_id : call.call_id();
+    std::string text = absl::StrCat("call ", id);
+    const std::string peer = CallPeerId(call);
+    if (peer != "?") {
+      absl::StrAppend(&text, call.direction() == v1::CALL_DIRECTION_INCOMING ? " from " : " with ",
+                      peer);
+    }
+    absl::StrAppend(&text, " (", CallStateName(call.state()));
+    if (call.state() == v1::CALL_STATE_ENDED) {
+      absl::StrAppend(&text, ": ", EndResultName(call.end_result()));
+      if (std::optional<absl::Duration> d = CallDuration(call, env_.now()); d.has_value()) {
+        absl::StrAppend(&text, ", ", FormatCallDuration(*d));
+      }
+    } else if (call.muted()) {
+      absl::StrAppend(&text, ", muted");
+    }
+    return absl::StrCat(text, ")");
+  }
+
   int Watch() {
     InterruptLatch local_latch;
     InterruptLatch* latch = env_.interrupt != nullptr ? env_.interrupt : &local_latch;
@@ -270,7 +404,7 @@ class CommandRunner {
   const Invocation& inv_;
   const CallsctlEnv& env_;
   client::Client& client_;
-  const std::string token_;
+  const std::string input_;
 };
 
 bool NeedsToken(Command command) {
@@ -320,17 +454,19 @@ int RunCallsctl(const std::vector<std::string>& args, const CallsctlEnv& env) {
     return kExitOk;
   }
 
-  // The token before the connection: a bad token source is the caller's
-  // mistake, whatever the daemon's state.
-  std::string token;
-  if (NeedsToken(inv.command)) {
-    absl::StatusOr<std::string> read = ReadToken(inv.token, *env.in);
+  // The token or the payload before the connection: a bad input is the
+  // caller's mistake, whatever the daemon's state. Neither is ever echoed.
+  std::string input;
+  if (NeedsToken(inv.command) || inv.command == Command::kPushDeliver) {
+    absl::StatusOr<std::string> read = inv.command == Command::kPushDeliver
+                                           ? ReadPushPayload(*env.in)
+                                           : ReadToken(inv.token, *env.in);
     if (!read.ok()) {
       *env.err << "callsctl: " << inv.name << ": " << read.status().message() << "\n"
                << std::flush;
       return kExitUsage;
     }
-    token = *std::move(read);
+    input = *std::move(read);
   }
 
   client::ClientOptions options;
@@ -341,7 +477,7 @@ int RunCallsctl(const std::vector<std::string>& args, const CallsctlEnv& env) {
     *env.err << FormatCommandError(inv.name, connected.status()) << std::flush;
     return kExitError;
   }
-  return CommandRunner(inv, env, **connected, std::move(token)).Run();
+  return CommandRunner(inv, env, **connected, std::move(input)).Run();
 }
 
 }  // namespace callsd::ctl

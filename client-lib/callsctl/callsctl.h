@@ -1,10 +1,11 @@
 // callsctl: the command-line client of callsd (see args.h for the grammar).
 //
 // RunCallsctl() is the whole program minus main(): it parses the arguments,
-// reads a token when the command needs one, connects through
+// reads a token or a push payload when the command needs one, connects through
 // CallsctlEnv::connect and runs the command, writing to the streams of the
 // environment. Exit status: 0 success, 1 an error from callsd or the
-// connection, 2 a usage error (including an unreadable or empty token).
+// connection, 2 a usage error (including an unreadable or empty token, and
+// an empty or oversized push payload).
 #ifndef CALLSD_CLIENT_LIB_CALLSCTL_CALLSCTL_H_
 #define CALLSD_CLIENT_LIB_CALLSCTL_CALLSCTL_H_
 
@@ -48,7 +49,7 @@ class InterruptLatch {
 
 // What RunCallsctl uses of the outside world. Tests substitute every part.
 struct CallsctlEnv {
-  std::istream* in = nullptr;   // For --token-stdin.
+  std::istream* in = nullptr;   // For --token-stdin and push deliver.
   std::ostream* out = nullptr;  // Results.
   std::ostream* err = nullptr;  // Errors and notes.
   // Opens the connection (Client::Connect; tests: a fake).

@@ -50,6 +50,83 @@ std::string UserText(const v1::User& user) {
   return absl::StrCat(user.user_id(), " (", user.nickname(), ")");
 }
 
+// Aligned columns separated by two spaces; the last column is not padded.
+// Each line starts with `indent` and ends with a newline.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        absl::string_view indent = "") {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line(indent);
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i + 1 == row.size()) {
+        absl::StrAppend(&line, row[i]);
+      } else {
+        absl::StrAppendFormat(&line, "%-*s  ", static_cast<int>(widths[i]), row[i]);
+      }
+    }
+    absl::StripTrailingAsciiWhitespace(&line);
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+std::string YesNo(bool value) { return value ? "yes" : "no"; }
+
+// "call=ID peer=USER" for event lines.
+std::string CallAndPeer(const v1::Call& call) {
+  return absl::StrCat("call=", call.call_id(), " peer=", CallPeerId(call));
+}
+
+std::string DurationText(const v1::Call& call, absl::Time now) {
+  std::optional<absl::Duration> duration = CallDuration(call, now);
+  return duration.has_value() ? FormatCallDuration(*duration) : "-";
+}
+
+// The rows of a calls table (header first); END RESULT only when asked.
+std::vector<std::vector<std::string>> CallRows(
+    const google::protobuf::RepeatedPtrField<v1::Call>& calls, bool with_end_result,
+    const TimeContext& tc) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"CALL ID", "DIRECTION", "PEER", "STATE", "DURATION"});
+  if (with_end_result) rows.back().push_back("END RESULT");
+  rows.back().push_back("STARTED");
+  for (const v1::Call& call : calls) {
+    std::string peer = call.has_peer() && !call.peer().user_id().empty() ? UserText(call.peer())
+                                                                          : CallPeerId(call);
+    if (call.video()) absl::StrAppend(&peer, " [video]");
+    rows.push_back({call.call_id(), CallDirectionName(call.direction()), peer,
+                    CallStateName(call.state()), DurationText(call, tc.now)});
+    if (with_end_result) rows.back().push_back(EndResultName(call.end_result()));
+    rows.back().push_back(call.has_started_at() ? FormatRelative(ToTime(call.started_at()), tc.now)
+                                                : "-");
+  }
+  return rows;
+}
+
+// Quotes `word` for a POSIX shell when it needs it.
+std::string ShellWord(const std::string& word) {
+  bool plain = !word.empty();
+  for (char c : word) {
+    plain &= absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+             absl::string_view("-_.,:/=+@%").find(c) != absl::string_view::npos;
+  }
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      absl::StrAppend(&quoted, "'\\''");
+    } else {
+      quoted.push_back(c);
+    }
+  }
+  return absl::StrCat(quoted, "'");
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, bool pretty) {
@@ -82,6 +159,76 @@ std::string PushTypeName(v1::PushTokenType type) {
 
 std::string PushStateName(v1::PushTokenServerState state) {
   return StripPrefix(v1::PushTokenServerState_Name(state), "PUSH_TOKEN_SERVER_STATE_", state);
+}
+
+std::string CallStateName(v1::CallState state) {
+  if (state == v1::CALL_STATE_UNSPECIFIED) return "-";
+  return StripPrefix(v1::CallState_Name(state), "CALL_STATE_", state);
+}
+
+std::string EndResultName(v1::EndResult result) {
+  if (result == v1::END_RESULT_UNSPECIFIED) return "-";
+  return absl::AsciiStrToLower(StripPrefix(v1::EndResult_Name(result), "END_RESULT_", result));
+}
+
+std::string CallDirectionName(v1::CallDirection direction) {
+  if (direction == v1::CALL_DIRECTION_UNSPECIFIED) return "-";
+  return absl::AsciiStrToLower(
+      StripPrefix(v1::CallDirection_Name(direction), "CALL_DIRECTION_", direction));
+}
+
+std::string FormatCallDuration(absl::Duration duration) {
+  const int64_t total = std::max<int64_t>(0, absl::ToInt64Seconds(duration));
+  const int64_t hours = total / 3600;
+  const int64_t minutes = (total % 3600) / 60;
+  const int64_t seconds = total % 60;
+  if (hours > 0) return absl::StrFormat("%d:%02d:%02d", hours, minutes, seconds);
+  return absl::StrFormat("%d:%02d", minutes, seconds);
+}
+
+std::optional<absl::Duration> CallDuration(const v1::Call& call, absl::Time now) {
+  // A log entry may carry its end without the state.
+  const bool ended = call.state() == v1::CALL_STATE_ENDED || call.has_ended_at() ||
+                     call.end_result() != v1::END_RESULT_UNSPECIFIED;
+  if (ended) {
+    if (call.duration_ms() > 0) return absl::Milliseconds(call.duration_ms());
+    if (call.has_connected_at() && call.has_ended_at()) {
+      return std::max(absl::ZeroDuration(), ToTime(call.ended_at()) - ToTime(call.connected_at()));
+    }
+    if (call.has_connected_at()) return absl::ZeroDuration();
+    return std::nullopt;
+  }
+  if (call.has_connected_at()) {
+    return std::max(absl::ZeroDuration(), now - ToTime(call.connected_at()));
+  }
+  if (call.duration_ms() > 0) return absl::Milliseconds(call.duration_ms());
+  return std::nullopt;
+}
+
+std::string CallPeerId(const v1::Call& call) {
+  if (!call.peer().user_id().empty()) return call.peer().user_id();
+  const v1::User& other =
+      call.direction() == v1::CALL_DIRECTION_OUTGOING ? call.callee() : call.caller();
+  if (call.direction() != v1::CALL_DIRECTION_UNSPECIFIED && !other.user_id().empty()) {
+    return other.user_id();
+  }
+  return "?";
+}
+
+UserView ViewOf(const v1::Call& call, absl::string_view user_id) {
+  UserView view;
+  if (!user_id.empty() && call.caller().user_id() == user_id) {
+    view.direction = v1::CALL_DIRECTION_OUTGOING;
+    view.peer = call.callee();
+  } else if (!user_id.empty() && call.callee().user_id() == user_id) {
+    view.direction = v1::CALL_DIRECTION_INCOMING;
+    view.peer = call.caller();
+  } else {
+    view.direction = call.direction();
+    view.peer = call.peer();
+    if (view.peer.user_id().empty()) view.peer.set_user_id(CallPeerId(call));
+  }
+  return view;
 }
 
 std::string FormatRelative(absl::Time t, absl::Time now) {
@@ -148,7 +295,12 @@ std::string FormatState(const v1::State& state, const TimeContext& tc) {
                                        : TokenSummary(state.push_tokens()));
   rows.emplace_back("event seq", absl::StrCat(state.event_seq()));
   if (!state.daemon_version().empty()) rows.emplace_back("daemon", state.daemon_version());
-  return FormatKeyValues(rows);
+  std::string out = FormatKeyValues(rows);
+  if (!state.calls().empty()) {
+    absl::StrAppend(&out, "calls:\n",
+                    FormatTable(CallRows(state.calls(), /*with_end_result=*/false, tc), "  "));
+  }
+  return out;
 }
 
 std::string FormatEvent(const v1::Event& event, const TimeContext& tc) {
@@ -169,6 +321,7 @@ std::string FormatEvent(const v1::Event& event, const TimeContext& tc) {
       if (!s.push_tokens().empty()) {
         absl::StrAppend(&details, " push_tokens=", s.push_tokens_size());
       }
+      if (!s.calls().empty()) absl::StrAppend(&details, " calls=", s.calls_size());
       break;
     }
     case v1::Event::kSessionStateChanged: {
@@ -210,6 +363,80 @@ std::string FormatEvent(const v1::Event& event, const TimeContext& tc) {
                                               TokenSummary(tokens));
       break;
     }
+    case v1::Event::kRinging: {
+      const v1::Call& call = event.ringing().call();
+      kind = "ringing";
+      details = absl::StrCat("call=", call.call_id(), " from=",
+                             call.caller().user_id().empty() ? CallPeerId(call)
+                                                             : call.caller().user_id(),
+                             " video=", YesNo(call.video()));
+      break;
+    }
+    case v1::Event::kDialing: {
+      const v1::Call& call = event.dialing().call();
+      kind = "dialing";
+      details = absl::StrCat("call=", call.call_id(), " to=",
+                             call.callee().user_id().empty() ? CallPeerId(call)
+                                                             : call.callee().user_id(),
+                             " video=", YesNo(call.video()));
+      break;
+    }
+    case v1::Event::kRemoteRinging: {
+      const v1::Call& call = event.remote_ringing().call();
+      kind = "remote_ringing";
+      details = absl::StrCat("call=", call.call_id(), " to=",
+                             call.callee().user_id().empty() ? CallPeerId(call)
+                                                             : call.callee().user_id());
+      break;
+    }
+    case v1::Event::kEstablished:
+      kind = "established";
+      details = CallAndPeer(event.established().call());
+      break;
+    case v1::Event::kConnected:
+      kind = "connected";
+      details = CallAndPeer(event.connected().call());
+      break;
+    case v1::Event::kReconnecting:
+      kind = "reconnecting";
+      details = CallAndPeer(event.reconnecting().call());
+      break;
+    case v1::Event::kReconnected:
+      kind = "reconnected";
+      details = CallAndPeer(event.reconnected().call());
+      break;
+    case v1::Event::kEnded: {
+      const v1::Call& call = event.ended().call();
+      kind = "ended";
+      details = absl::StrCat("call=", call.call_id(), " result=", EndResultName(call.end_result()));
+      if (std::optional<absl::Duration> d = CallDuration(call, time); d.has_value()) {
+        absl::StrAppend(&details, " duration=", FormatCallDuration(*d));
+      }
+      if (!call.ended_by().empty()) absl::StrAppend(&details, " by=", call.ended_by());
+      break;
+    }
+    case v1::Event::kRemoteAudioChanged: {
+      const v1::RemoteAudioChanged& c = event.remote_audio_changed();
+      kind = "remote_audio_changed";
+      details = absl::StrCat(CallAndPeer(c.call()), " muted=", YesNo(c.muted()));
+      break;
+    }
+    case v1::Event::kLocalAudioChanged: {
+      const v1::Call& call = event.local_audio_changed().call();
+      kind = "local_audio_changed";
+      details = absl::StrCat("call=", call.call_id(), " muted=", YesNo(call.muted()));
+      break;
+    }
+    case v1::Event::kPushForEndedCall: {
+      const v1::PushForEndedCall& p = event.push_for_ended_call();
+      kind = "push_for_ended_call";
+      details = absl::StrCat("call=", p.call_id(), " push=",
+                             p.push_type().empty() ? "?" : p.push_type());
+      if (p.has_call() && p.call().end_result() != v1::END_RESULT_UNSPECIFIED) {
+        absl::StrAppend(&details, " result=", EndResultName(p.call().end_result()));
+      }
+      break;
+    }
     case v1::Event::KIND_NOT_SET:
       kind = "unknown";
       details = "(an event this callsctl does not know; try --json)";
@@ -240,22 +467,7 @@ std::string FormatPushTokens(const v1::ListPushTokensResponse& response, const T
         rows.back().push_back(HasError(token.error()) ? FormatErrorInfo(token.error()) : "");
       }
     }
-    std::vector<size_t> widths(rows.front().size(), 0);
-    for (const auto& row : rows) {
-      for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
-    }
-    for (const auto& row : rows) {
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) {
-        if (i + 1 == row.size()) {
-          absl::StrAppend(&line, row[i]);
-        } else {
-          absl::StrAppendFormat(&line, "%-*s  ", static_cast<int>(widths[i]), row[i]);
-        }
-      }
-      absl::StripTrailingAsciiWhitespace(&line);
-      absl::StrAppend(&out, line, "\n");
-    }
+    out = FormatTable(rows);
   }
   if (response.pending_unregistrations() > 0) {
     absl::StrAppend(&out, response.pending_unregistrations(),
@@ -263,6 +475,73 @@ std::string FormatPushTokens(const v1::ListPushTokensResponse& response, const T
                     " not yet confirmed by the server (retried in the background)\n");
   }
   return out;
+}
+
+std::string FormatCalls(const v1::ListCallsResponse& response, const TimeContext& tc) {
+  if (response.calls().empty()) return "no calls\n";
+  return FormatTable(CallRows(response.calls(), /*with_end_result=*/true, tc));
+}
+
+std::string FormatCallHistory(const v1::GetCallHistoryResponse& response,
+                              absl::string_view user_id, int limit, const TimeContext& tc) {
+  std::string out;
+  if (response.calls().empty()) {
+    out = "no calls in the history\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"TIME", "DIRECTION", "PEER", "END RESULT", "DURATION", "CALL ID"});
+    for (const v1::Call& call : response.calls()) {
+      UserView view = ViewOf(call, user_id);
+      v1::EndResult result = call.end_result();
+      // The server logs the caller's view of the two results that differ by
+      // side: the caller's no_answer is the callee's timed_out.
+      if (view.direction == v1::CALL_DIRECTION_INCOMING && result == v1::END_RESULT_NO_ANSWER) {
+        result = v1::END_RESULT_TIMED_OUT;
+      }
+      std::string peer = view.peer.user_id().empty() ? "?" : UserText(view.peer);
+      if (call.video()) absl::StrAppend(&peer, " [video]");
+      rows.push_back({call.has_started_at()
+                          ? absl::FormatTime(kTableTimeFormat, ToTime(call.started_at()), tc.zone)
+                          : "-",
+                      CallDirectionName(view.direction), peer, EndResultName(result),
+                      DurationText(call, tc.now), call.call_id()});
+    }
+    out = FormatTable(rows);
+  }
+  if (response.from_cache()) {
+    absl::StrAppend(&out, "(from the local cache: the server could not be reached)\n");
+  }
+  if (!response.next().empty()) {
+    absl::StrAppend(&out, "next page: callsctl history ",
+                    limit > 0 ? absl::StrCat("--limit ", limit, " ") : "", "--next ",
+                    ShellWord(response.next()), "\n");
+  }
+  return out;
+}
+
+std::string FormatPushOutcome(const v1::DeliverPushResponse& response) {
+  const v1::Call& call = response.call();
+  const std::string id = call.call_id().empty() ? "?" : call.call_id();
+  const std::string& caller_id = call.caller().user_id();
+  const std::string from = caller_id.empty() ? "" : absl::StrCat(" from ", caller_id);
+  switch (response.outcome()) {
+    case v1::DeliverPushResponse::OUTCOME_RANG:
+      return absl::StrCat("rang: call ", id, from, call.video() ? " (video)" : "");
+    case v1::DeliverPushResponse::OUTCOME_DUPLICATE:
+      return absl::StrCat("duplicate: call ", id, " is already known (no second ring)");
+    case v1::DeliverPushResponse::OUTCOME_CALL_ENDED:
+      return absl::StrCat("call ", id, " has already ended",
+                          call.end_result() == v1::END_RESULT_UNSPECIFIED
+                              ? ""
+                              : absl::StrCat(" (", EndResultName(call.end_result()), ")"),
+                          ": no ring");
+    case v1::DeliverPushResponse::OUTCOME_CANCELED:
+      return absl::StrCat("canceled: call ", id, from, " stopped ringing");
+    case v1::DeliverPushResponse::OUTCOME_MISSED:
+      return absl::StrCat("missed: call ", id, from);
+    default:
+      return absl::StrCat("delivered (outcome ", static_cast<int>(response.outcome()), ")");
+  }
 }
 
 std::string FormatCommandError(absl::string_view command, const absl::Status& status) {

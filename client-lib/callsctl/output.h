@@ -4,7 +4,9 @@
 #ifndef CALLSD_CLIENT_LIB_CALLSCTL_OUTPUT_H_
 #define CALLSD_CLIENT_LIB_CALLSCTL_OUTPUT_H_
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,6 +37,37 @@ std::string TokenKindName(callsd::v1::TokenKind kind);
 std::string PushTypeName(callsd::v1::PushTokenType type);
 std::string PushStateName(callsd::v1::PushTokenServerState state);
 
+// Calls: states in upper case ("DIALING", "CONNECTED"), end results and
+// directions in lower case as on the wire ("completed", "other_device_accepted",
+// "incoming"). Unspecified values give "-", unknown ones their number.
+std::string CallStateName(callsd::v1::CallState state);
+std::string EndResultName(callsd::v1::EndResult result);
+std::string CallDirectionName(callsd::v1::CallDirection direction);
+
+// "0:42", "12:05", "1:02:03" (minutes:seconds, hours when needed; truncated
+// to the second; negative durations count as zero).
+std::string FormatCallDuration(absl::Duration duration);
+
+// The billed time of `call`: for an ended call (state ENDED, or an end time
+// or end result) its final duration (duration_ms, else ended_at -
+// connected_at); for a call that is connected (or reconnecting), from
+// connected_at to `now`; nullopt for a call that never connected.
+std::optional<absl::Duration> CallDuration(const callsd::v1::Call& call, absl::Time now);
+
+// The other side's user id: `peer`, else the callee of an outgoing call or
+// the caller of an incoming one; "?" when unknown.
+std::string CallPeerId(const callsd::v1::Call& call);
+
+// The direction and the other side of a call-log entry as seen by
+// `user_id` (the logged-in user): outgoing when the user is the caller,
+// incoming when the callee. When `user_id` is empty or neither side, the
+// call's own direction and peer.
+struct UserView {
+  callsd::v1::CallDirection direction = callsd::v1::CALL_DIRECTION_UNSPECIFIED;
+  callsd::v1::User peer;
+};
+UserView ViewOf(const callsd::v1::Call& call, absl::string_view user_id);
+
 // "in 1m 58s", "3h 5m ago", "now": the two largest units, truncated.
 std::string FormatRelative(absl::Time t, absl::Time now);
 
@@ -44,11 +77,29 @@ std::string FormatTimeWithRelative(absl::Time t, const TimeContext& tc);
 // "invalid access token (Calls code 400302)"; "" for an empty ErrorInfo.
 std::string FormatErrorInfo(const callsd::v1::ErrorInfo& info);
 
-// Aligned "key: value" lines (each ending with a newline) for `status`.
+// Aligned "key: value" lines (each ending with a newline) for `status`,
+// then, when calls are ongoing, a "calls:" section with their table.
 std::string FormatState(const callsd::v1::State& state, const TimeContext& tc);
 
 // One line (no newline) for `watch`: time, "#seq", kind, the essentials.
 std::string FormatEvent(const callsd::v1::Event& event, const TimeContext& tc);
+
+// The `calls` table (or "no calls"): CALL ID, DIRECTION, PEER, STATE,
+// DURATION, END RESULT, STARTED; lines ending with newlines.
+std::string FormatCalls(const callsd::v1::ListCallsResponse& response, const TimeContext& tc);
+
+// The `history` table (or "no calls in the history"): TIME, DIRECTION and
+// PEER as seen by `user_id` (see ViewOf), END RESULT, DURATION, CALL ID;
+// then the note when the answer came from the daemon's cache, then the
+// command for the next page when there is one (with `--limit limit` when
+// `limit` > 0).
+std::string FormatCallHistory(const callsd::v1::GetCallHistoryResponse& response,
+                              absl::string_view user_id, int limit, const TimeContext& tc);
+
+// One line (no newline) for `push deliver`: "rang: call X from alice",
+// "duplicate: ...", "call X has already ended (...)", "canceled: ...",
+// "missed: ...".
+std::string FormatPushOutcome(const callsd::v1::DeliverPushResponse& response);
 
 // The `push list` table (or "no push tokens"), lines ending with newlines.
 std::string FormatPushTokens(const callsd::v1::ListPushTokensResponse& response,

@@ -165,6 +165,30 @@ class Client {
   virtual absl::StatusOr<callsd::v1::ListPushTokensResponse> ListPushTokens(
       const callsd::v1::ListPushTokensRequest& request) = 0;
 
+  // Calls. Same rules as above; the daemon's errors (e.g. NOT_FOUND with
+  // Calls code 1400102 for an unknown call, FAILED_PRECONDITION when another
+  // client answered first, UNAUTHENTICATED/1800303 before login) come back
+  // with their ErrorInfo. A daemon too old to know a method answers
+  // UNIMPLEMENTED; the message then names the method and the socket.
+  virtual absl::StatusOr<callsd::v1::DialResponse> Dial(
+      const callsd::v1::DialRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::AcceptResponse> Accept(
+      const callsd::v1::AcceptRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::DeclineResponse> Decline(
+      const callsd::v1::DeclineRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::EndResponse> End(const callsd::v1::EndRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::SetMutedResponse> SetMuted(
+      const callsd::v1::SetMutedRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::ListCallsResponse> ListCalls(
+      const callsd::v1::ListCallsRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::GetCallHistoryResponse> GetCallHistory(
+      const callsd::v1::GetCallHistoryRequest& request) = 0;
+  // The payload is passed on as is (the daemon checks its size, at most
+  // 4096 bytes, and rejects a bad one with INVALID_ARGUMENT,
+  // FAILED_PRECONDITION or PERMISSION_DENIED and the reason).
+  virtual absl::StatusOr<callsd::v1::DeliverPushResponse> DeliverPush(
+      const callsd::v1::DeliverPushRequest& request) = 0;
+
   // Starts WatchEvents. `on_event` receives every event in order; `on_end`
   // receives the final status when the stream ends by itself (see
   // EndCallback). Callbacks may run before Watch() returns (e.g. on_end when

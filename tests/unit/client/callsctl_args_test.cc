@@ -4,6 +4,7 @@
 
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -109,6 +110,65 @@ TEST(CallsctlArgsTest, PushCommands) {
   EXPECT_EQ(ParseOk({"push", "list"}).command, Command::kPushList);
 }
 
+TEST(CallsctlArgsTest, PushDeliver) {
+  Invocation inv = ParseOk({"push", "deliver"});
+  EXPECT_EQ(inv.command, Command::kPushDeliver);
+  EXPECT_EQ(inv.name, "push deliver");
+  EXPECT_TRUE(ParseOk({"--json", "push", "deliver"}).global.json);
+}
+
+TEST(CallsctlArgsTest, Dial) {
+  Invocation inv = ParseOk({"dial", "bob"});
+  EXPECT_EQ(inv.command, Command::kDial);
+  EXPECT_EQ(inv.name, "dial");
+  EXPECT_EQ(inv.callee_id, "bob");
+  EXPECT_FALSE(inv.video);
+
+  inv = ParseOk({"dial", "--video", "bob", "--json"});
+  EXPECT_EQ(inv.callee_id, "bob");
+  EXPECT_TRUE(inv.video);
+  EXPECT_TRUE(inv.global.json);
+
+  // A user id that looks like an option, after "--".
+  EXPECT_EQ(ParseOk({"dial", "--", "-odd"}).callee_id, "-odd");
+}
+
+TEST(CallsctlArgsTest, CallIdCommands) {
+  const std::pair<const char*, Command> cases[] = {
+      {"accept", Command::kAccept}, {"decline", Command::kDecline}, {"end", Command::kEnd},
+      {"mute", Command::kMute},     {"unmute", Command::kUnmute},
+  };
+  for (const auto& [name, command] : cases) {
+    Invocation inv = ParseOk({name, "3f2a9c"});
+    EXPECT_EQ(inv.command, command) << name;
+    EXPECT_EQ(inv.name, name);
+    EXPECT_EQ(inv.call_id, "3f2a9c") << name;
+    EXPECT_EQ(inv.callee_id, "") << name;
+  }
+}
+
+TEST(CallsctlArgsTest, Calls) {
+  Invocation inv = ParseOk({"calls", "--json"});
+  EXPECT_EQ(inv.command, Command::kCalls);
+  EXPECT_TRUE(inv.global.json);
+}
+
+TEST(CallsctlArgsTest, History) {
+  Invocation inv = ParseOk({"history"});
+  EXPECT_EQ(inv.command, Command::kHistory);
+  EXPECT_EQ(inv.history_limit, 0);  // The daemon's default.
+  EXPECT_EQ(inv.history_next, "");
+
+  inv = ParseOk({"history", "--limit", "5", "--next", "c-17"});
+  EXPECT_EQ(inv.history_limit, 5);
+  EXPECT_EQ(inv.history_next, "c-17");
+
+  inv = ParseOk({"history", "--limit=1", "--next=abc=="});
+  EXPECT_EQ(inv.history_limit, 1);
+  EXPECT_EQ(inv.history_next, "abc==");
+  EXPECT_EQ(ParseOk({"history", "--limit", "100"}).history_limit, 100);
+}
+
 TEST(CallsctlArgsTest, DoubleDashEndsOptions) {
   Invocation inv = ParseOk({"push", "register", "voip", "--", "--odd-url"});
   EXPECT_EQ(inv.url, "--odd-url");
@@ -133,6 +193,17 @@ TEST(CallsctlArgsTest, HelpTopics) {
       {{"help", "push", "unregister-all"}, "push unregister-all"},
       {{"status", "--json", "--help"}, "status"},
       {{"help", "watch", "--help"}, "watch"},
+      {{"dial", "--help"}, "dial"},
+      {{"dial", "bob", "extra", "-h"}, "dial"},
+      {{"help", "accept"}, "accept"},
+      {{"end", "-h"}, "end"},
+      {{"mute", "--help"}, "mute"},
+      {{"unmute", "--help"}, "unmute"},
+      {{"decline", "--help"}, "decline"},
+      {{"calls", "--help"}, "calls"},
+      {{"history", "--limit", "0", "--help"}, "history"},
+      {{"push", "deliver", "--help"}, "push deliver"},
+      {{"help", "push", "deliver"}, "push deliver"},
   };
   for (const Case& c : cases) {
     Invocation inv = ParseOk(c.args);
@@ -144,7 +215,8 @@ TEST(CallsctlArgsTest, HelpTopics) {
 TEST(CallsctlArgsTest, HelpTextOfEveryCommandHasUsageDescriptionAndOptions) {
   for (const char* topic : {"status", "init", "login", "logout", "refresh-token", "watch",
                             "push register", "push unregister", "push unregister-all",
-                            "push list", "help"}) {
+                            "push list", "push deliver", "dial", "accept", "decline", "end",
+                            "mute", "unmute", "calls", "history", "help"}) {
     std::string help = HelpText(topic);
     EXPECT_THAT(help, StartsWith(absl::StrCat("usage: callsctl ", topic))) << topic;
     EXPECT_GT(help.size(), UsageLine(topic).size() + 20) << topic;
@@ -155,9 +227,21 @@ TEST(CallsctlArgsTest, HelpTextOfEveryCommandHasUsageDescriptionAndOptions) {
   EXPECT_THAT(HelpText("logout"), HasSubstr("--keep-push-tokens"));
   EXPECT_THAT(HelpText("push register"), HasSubstr("--unique"));
   EXPECT_THAT(HelpText("push"), HasSubstr("push unregister-all"));
+  EXPECT_THAT(HelpText("push"), HasSubstr("push deliver < PAYLOAD"));
+  EXPECT_THAT(HelpText("dial"), HasSubstr("--video"));
+  EXPECT_THAT(HelpText("history"), HasSubstr("--limit N"));
+  EXPECT_THAT(HelpText("history"), HasSubstr("--next CURSOR"));
+  EXPECT_THAT(HelpText("push deliver"), HasSubstr("4096 bytes"));
+  EXPECT_THAT(HelpText("push deliver"), HasSubstr("standard input"));
+  EXPECT_EQ(UsageLine("dial"), "usage: callsctl dial USER [--video]");
+  EXPECT_EQ(UsageLine("accept"), "usage: callsctl accept CALL_ID");
+  EXPECT_EQ(UsageLine("history"), "usage: callsctl history [--limit N] [--next CURSOR]");
+  EXPECT_EQ(UsageLine("push deliver"), "usage: callsctl push deliver < PAYLOAD");
   const std::string overview = HelpText("");
   for (const char* word : {"status", "init APP_ID", "login USER", "logout", "refresh-token",
-                           "watch", "push register", "push list", "--socket PATH", "--json",
+                           "watch", "push register", "push list", "push deliver", "dial USER",
+                           "accept CALL_ID", "decline CALL_ID", "end CALL_ID", "mute CALL_ID",
+                           "unmute CALL_ID", "calls", "history", "--socket PATH", "--json",
                            "--timeout SECONDS", "Exit status"}) {
     EXPECT_THAT(overview, HasSubstr(word));
   }
@@ -263,10 +347,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "usage: callsctl refresh-token"},
         UsageCase{{"watch", "now"}, "watch: unexpected argument 'now'", "usage: callsctl watch"},
         UsageCase{{"push"},
-                  "push: missing SUBCOMMAND (register, unregister, unregister-all, list)",
+                  "push: missing SUBCOMMAND (register, unregister, unregister-all, list, deliver)",
                   "usage: callsctl push SUBCOMMAND"},
         UsageCase{{"push", "zap"},
-                  "push: unknown subcommand 'zap' (register, unregister, unregister-all, list)",
+                  "push: unknown subcommand 'zap' (register, unregister, unregister-all, list, "
+                  "deliver)",
                   "usage: callsctl push SUBCOMMAND"},
         UsageCase{{"push", "register", "voip"}, "push register: missing URL",
                   "usage: callsctl push register voip|remote URL [--unique]"},
@@ -286,6 +371,69 @@ INSTANTIATE_TEST_SUITE_P(
                   "usage: callsctl push unregister-all"},
         UsageCase{{"push", "list", "all"}, "push list: unexpected argument 'all'",
                   "usage: callsctl push list"},
+        UsageCase{{"push", "deliver", "{\"v\":1,\"sig\":\"abc\"}"},
+                  "push deliver: unexpected argument (the payload is read from standard input: "
+                  "callsctl push deliver < FILE)",
+                  "usage: callsctl push deliver < PAYLOAD"},
+        UsageCase{{"push", "deliver", "--video"}, "push deliver: unknown option '--video'",
+                  "usage: callsctl push deliver"},
+        UsageCase{{"dial"}, "dial: missing USER", "usage: callsctl dial USER [--video]"},
+        UsageCase{{"dial", "--video"}, "dial: missing USER", "usage: callsctl dial USER"},
+        UsageCase{{"dial", ""}, "dial: USER is empty", "usage: callsctl dial USER"},
+        UsageCase{{"dial", "bob", "carol"}, "dial: unexpected argument 'carol'",
+                  "usage: callsctl dial USER"},
+        UsageCase{{"dial", "bob", "--video=yes"}, "dial: option '--video' takes no value",
+                  "usage: callsctl dial USER"},
+        UsageCase{{"dial", "bob", "--unique"}, "dial: unknown option '--unique'",
+                  "usage: callsctl dial USER"},
+        UsageCase{{"dial", "bob", "--audio"}, "dial: unknown option '--audio'",
+                  "usage: callsctl dial USER"},
+        UsageCase{{"accept"}, "accept: missing CALL_ID", "usage: callsctl accept CALL_ID"},
+        UsageCase{{"accept", ""}, "accept: CALL_ID is empty", "usage: callsctl accept CALL_ID"},
+        UsageCase{{"accept", "c1", "c2"}, "accept: unexpected argument 'c2'",
+                  "usage: callsctl accept CALL_ID"},
+        UsageCase{{"accept", "c1", "--video"}, "accept: unknown option '--video'",
+                  "usage: callsctl accept CALL_ID"},
+        UsageCase{{"decline"}, "decline: missing CALL_ID", "usage: callsctl decline CALL_ID"},
+        UsageCase{{"decline", "c1", "now"}, "decline: unexpected argument 'now'",
+                  "usage: callsctl decline CALL_ID"},
+        UsageCase{{"end"}, "end: missing CALL_ID", "usage: callsctl end CALL_ID"},
+        UsageCase{{"end", "c1", "--limit", "3"}, "end: unknown option '--limit'",
+                  "usage: callsctl end CALL_ID"},
+        UsageCase{{"mute"}, "mute: missing CALL_ID", "usage: callsctl mute CALL_ID"},
+        UsageCase{{"mute", "c1", "on"}, "mute: unexpected argument 'on'",
+                  "usage: callsctl mute CALL_ID"},
+        UsageCase{{"unmute"}, "unmute: missing CALL_ID", "usage: callsctl unmute CALL_ID"},
+        UsageCase{{"unmute", "", "--json"}, "unmute: CALL_ID is empty",
+                  "usage: callsctl unmute CALL_ID"},
+        UsageCase{{"calls", "all"}, "calls: unexpected argument 'all'", "usage: callsctl calls"},
+        UsageCase{{"calls", "--limit", "5"}, "calls: unknown option '--limit'",
+                  "usage: callsctl calls"},
+        UsageCase{{"history", "today"}, "history: unexpected argument 'today'",
+                  "usage: callsctl history [--limit N] [--next CURSOR]"},
+        UsageCase{{"history", "--limit", "0"},
+                  "history: --limit needs a number of calls from 1 to 100, not '0'",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--limit", "101"},
+                  "history: --limit needs a number of calls from 1 to 100, not '101'",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--limit", "-3"},
+                  "history: --limit needs a number of calls from 1 to 100, not '-3'",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--limit=ten"},
+                  "history: --limit needs a number of calls from 1 to 100, not 'ten'",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--limit", "2.5"},
+                  "history: --limit needs a number of calls from 1 to 100, not '2.5'",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--limit"}, "history: option '--limit' needs a value (N)",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--next="}, "history: --next needs a non-empty CURSOR",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--next"}, "history: option '--next' needs a value (CURSOR)",
+                  "usage: callsctl history"},
+        UsageCase{{"history", "--video"}, "history: unknown option '--video'",
+                  "usage: callsctl history"},
         UsageCase{{"help", "nosuch"}, "help: no such command 'nosuch'",
                   "usage: callsctl help [COMMAND]"},
         UsageCase{{"nosuch", "--help"}, "unknown command 'nosuch'", "usage: callsctl [--socket"}));

@@ -222,6 +222,361 @@ TEST(FormatPushTokensTest, Empty) {
   EXPECT_EQ(FormatPushTokens(v1::ListPushTokensResponse(), Utc()), "no push tokens\n");
 }
 
+// ---------------------------------------------------------------------------
+// Calls
+
+TEST(EnumNamesTest, Calls) {
+  EXPECT_EQ(CallStateName(v1::CALL_STATE_DIALING), "DIALING");
+  EXPECT_EQ(CallStateName(v1::CALL_STATE_RECONNECTING), "RECONNECTING");
+  EXPECT_EQ(CallStateName(v1::CALL_STATE_UNSPECIFIED), "-");
+  EXPECT_EQ(CallStateName(static_cast<v1::CallState>(99)), "99");
+  EXPECT_EQ(EndResultName(v1::END_RESULT_COMPLETED), "completed");
+  EXPECT_EQ(EndResultName(v1::END_RESULT_OTHER_DEVICE_ACCEPTED), "other_device_accepted");
+  EXPECT_EQ(EndResultName(v1::END_RESULT_UNSPECIFIED), "-");
+  EXPECT_EQ(EndResultName(static_cast<v1::EndResult>(77)), "77");
+  EXPECT_EQ(CallDirectionName(v1::CALL_DIRECTION_INCOMING), "incoming");
+  EXPECT_EQ(CallDirectionName(v1::CALL_DIRECTION_OUTGOING), "outgoing");
+  EXPECT_EQ(CallDirectionName(v1::CALL_DIRECTION_UNSPECIFIED), "-");
+}
+
+TEST(FormatCallDurationTest, MinutesSecondsAndHours) {
+  EXPECT_EQ(FormatCallDuration(absl::ZeroDuration()), "0:00");
+  EXPECT_EQ(FormatCallDuration(absl::Milliseconds(42999)), "0:42");  // Truncated.
+  EXPECT_EQ(FormatCallDuration(absl::Seconds(725)), "12:05");
+  EXPECT_EQ(FormatCallDuration(absl::Seconds(3599)), "59:59");
+  EXPECT_EQ(FormatCallDuration(absl::Seconds(3723)), "1:02:03");
+  EXPECT_EQ(FormatCallDuration(absl::Hours(26)), "26:00:00");
+  EXPECT_EQ(FormatCallDuration(-absl::Seconds(5)), "0:00");
+}
+
+v1::Call MakeCall(const std::string& id, v1::CallDirection direction, const std::string& caller,
+                  const std::string& callee, v1::CallState state) {
+  v1::Call call;
+  call.set_call_id(id);
+  call.set_direction(direction);
+  call.mutable_caller()->set_user_id(caller);
+  call.mutable_callee()->set_user_id(callee);
+  *call.mutable_peer() = direction == v1::CALL_DIRECTION_INCOMING ? call.caller() : call.callee();
+  call.set_state(state);
+  return call;
+}
+
+TEST(CallDurationTest, CountsFromConnected) {
+  v1::Call call = MakeCall("c", v1::CALL_DIRECTION_OUTGOING, "me", "bob", v1::CALL_STATE_RINGING);
+  EXPECT_FALSE(CallDuration(call, kNow).has_value()) << "never connected";
+
+  call.set_state(v1::CALL_STATE_CONNECTED);
+  *call.mutable_connected_at() = Ts(kNow - absl::Seconds(90));
+  call.set_duration_ms(1000);  // Stale: the running time counts against now.
+  EXPECT_EQ(CallDuration(call, kNow), absl::Seconds(90));
+  EXPECT_EQ(CallDuration(call, kNow - absl::Seconds(100)), absl::ZeroDuration());  // Clock skew.
+
+  call.set_state(v1::CALL_STATE_RECONNECTING);  // Still billed.
+  EXPECT_EQ(CallDuration(call, kNow), absl::Seconds(90));
+
+  call.set_state(v1::CALL_STATE_ENDED);
+  call.set_duration_ms(42000);  // The final duration wins over now.
+  EXPECT_EQ(CallDuration(call, kNow), absl::Seconds(42));
+
+  call.set_duration_ms(0);
+  *call.mutable_ended_at() = Ts(kNow - absl::Seconds(30));
+  EXPECT_EQ(CallDuration(call, kNow), absl::Seconds(60));
+
+  call.clear_ended_at();
+  EXPECT_EQ(CallDuration(call, kNow), absl::ZeroDuration());
+
+  call.clear_connected_at();
+  EXPECT_FALSE(CallDuration(call, kNow).has_value()) << "ended before connecting";
+
+  // A log entry with its end but no state is not counted against now.
+  call.set_state(v1::CALL_STATE_UNSPECIFIED);
+  *call.mutable_connected_at() = Ts(kNow - absl::Hours(3));
+  call.set_end_result(v1::END_RESULT_COMPLETED);
+  call.set_duration_ms(61000);
+  EXPECT_EQ(CallDuration(call, kNow), absl::Seconds(61));
+  call.set_end_result(v1::END_RESULT_UNSPECIFIED);
+  call.set_duration_ms(0);
+  *call.mutable_ended_at() = Ts(kNow - absl::Hours(3) + absl::Seconds(5));
+  EXPECT_EQ(CallDuration(call, kNow), absl::Seconds(5));
+}
+
+TEST(CallPeerTest, PeerElseTheOtherSide) {
+  v1::Call call = MakeCall("c", v1::CALL_DIRECTION_INCOMING, "alice", "me", v1::CALL_STATE_RINGING);
+  EXPECT_EQ(CallPeerId(call), "alice");
+  call.clear_peer();
+  EXPECT_EQ(CallPeerId(call), "alice");
+  call.set_direction(v1::CALL_DIRECTION_OUTGOING);
+  EXPECT_EQ(CallPeerId(call), "me");
+  call.set_direction(v1::CALL_DIRECTION_UNSPECIFIED);
+  EXPECT_EQ(CallPeerId(call), "?");
+}
+
+TEST(ViewOfTest, TheUserTellsTheDirection) {
+  v1::Call call;  // As in the server's log: no direction, no peer.
+  call.mutable_caller()->set_user_id("alice");
+  call.mutable_callee()->set_user_id("bob");
+  call.mutable_callee()->set_nickname("Bob");
+
+  UserView as_alice = ViewOf(call, "alice");
+  EXPECT_EQ(as_alice.direction, v1::CALL_DIRECTION_OUTGOING);
+  EXPECT_EQ(as_alice.peer.user_id(), "bob");
+  EXPECT_EQ(as_alice.peer.nickname(), "Bob");
+
+  UserView as_bob = ViewOf(call, "bob");
+  EXPECT_EQ(as_bob.direction, v1::CALL_DIRECTION_INCOMING);
+  EXPECT_EQ(as_bob.peer.user_id(), "alice");
+
+  // Nobody logged in (or someone else): the call's own fields.
+  EXPECT_EQ(ViewOf(call, "").direction, v1::CALL_DIRECTION_UNSPECIFIED);
+  EXPECT_EQ(ViewOf(call, "").peer.user_id(), "?");
+  call.set_direction(v1::CALL_DIRECTION_INCOMING);
+  *call.mutable_peer() = call.caller();
+  EXPECT_EQ(ViewOf(call, "carol").direction, v1::CALL_DIRECTION_INCOMING);
+  EXPECT_EQ(ViewOf(call, "carol").peer.user_id(), "alice");
+}
+
+TEST(ToJsonTest, CallWithEnumNamesTimesAndDefaults) {
+  v1::Call call = MakeCall("3f2a", v1::CALL_DIRECTION_OUTGOING, "alice", "bob", v1::CALL_STATE_ENDED);
+  call.set_end_result(v1::END_RESULT_NO_ANSWER);
+  *call.mutable_started_at() = Ts(kNow);
+  call.set_duration_ms(42000);
+  v1::DialResponse response;
+  *response.mutable_call() = call;
+  absl::StatusOr<std::string> json = ToJson(response, /*pretty=*/false);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr(R"("call":{"call_id":"3f2a","direction":"CALL_DIRECTION_OUTGOING")"));
+  EXPECT_THAT(*json, HasSubstr(R"("caller":{"user_id":"alice","nickname":""})"));
+  EXPECT_THAT(*json, HasSubstr(R"("peer":{"user_id":"bob","nickname":""})"));
+  EXPECT_THAT(*json, HasSubstr(R"("state":"CALL_STATE_ENDED")"));
+  EXPECT_THAT(*json, HasSubstr(R"("end_result":"END_RESULT_NO_ANSWER")"));
+  EXPECT_THAT(*json, HasSubstr(R"("started_at":"2025-01-02T15:00:00Z")"));
+  EXPECT_THAT(*json, HasSubstr(R"("duration_ms":"42000")"));  // int64: a string in JSON.
+  EXPECT_THAT(*json, HasSubstr(R"("video":false)"));
+  EXPECT_THAT(*json, HasSubstr(R"("muted":false)"));
+
+  v1::DeliverPushResponse push;
+  push.set_outcome(v1::DeliverPushResponse::OUTCOME_CALL_ENDED);
+  json = ToJson(push, /*pretty=*/false);
+  ASSERT_TRUE(json.ok());
+  EXPECT_THAT(*json, HasSubstr(R"("outcome":"OUTCOME_CALL_ENDED")"));
+
+  v1::GetCallHistoryResponse history;
+  history.set_from_cache(true);
+  json = ToJson(history, /*pretty=*/false);
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, R"({"calls":[],"next":"","from_cache":true})");
+}
+
+v1::ListCallsResponse SomeCalls() {
+  v1::ListCallsResponse response;
+  v1::Call* ringing = response.add_calls();
+  *ringing = MakeCall("c-ring", v1::CALL_DIRECTION_INCOMING, "alice", "me", v1::CALL_STATE_RINGING);
+  ringing->mutable_caller()->set_nickname("Alice");
+  *ringing->mutable_peer() = ringing->caller();
+  *ringing->mutable_started_at() = Ts(kNow - absl::Seconds(5));
+  v1::Call* connected = response.add_calls();
+  *connected = MakeCall("c-conn", v1::CALL_DIRECTION_OUTGOING, "me", "bob", v1::CALL_STATE_CONNECTED);
+  connected->set_video(true);
+  *connected->mutable_started_at() = Ts(kNow - absl::Seconds(200));
+  *connected->mutable_connected_at() = Ts(kNow - absl::Seconds(185));
+  v1::Call* ended = response.add_calls();
+  *ended = MakeCall("c-end", v1::CALL_DIRECTION_INCOMING, "carol", "me", v1::CALL_STATE_ENDED);
+  *ended->mutable_started_at() = Ts(kNow - absl::Hours(2));
+  *ended->mutable_connected_at() = Ts(kNow - absl::Hours(2) + absl::Seconds(3));
+  ended->set_end_result(v1::END_RESULT_COMPLETED);
+  ended->set_duration_ms(42000);
+  return response;
+}
+
+TEST(FormatCallsTest, AlignedTable) {
+  EXPECT_EQ(FormatCalls(SomeCalls(), Utc()),
+            "CALL ID  DIRECTION  PEER           STATE      DURATION  END RESULT  STARTED\n"
+            "c-ring   incoming   alice (Alice)  RINGING    -         -           5s ago\n"
+            "c-conn   outgoing   bob [video]    CONNECTED  3:05      -           3m 20s ago\n"
+            "c-end    incoming   carol          ENDED      0:42      completed   2h ago\n");
+}
+
+TEST(FormatCallsTest, Empty) {
+  EXPECT_EQ(FormatCalls(v1::ListCallsResponse(), Utc()), "no calls\n");
+}
+
+TEST(FormatStateTest, OngoingCallsSection) {
+  v1::State state;
+  state.set_app_id("demo-app");
+  state.set_session_state(v1::SESSION_STATE_AUTHENTICATED);
+  state.mutable_user()->set_user_id("me");
+  v1::ListCallsResponse calls = SomeCalls();
+  *state.add_calls() = calls.calls(0);
+  *state.add_calls() = calls.calls(1);
+  EXPECT_EQ(FormatState(state, Utc()),
+            "app id:      demo-app\n"
+            "state:       AUTHENTICATED\n"
+            "user:        me\n"
+            "push tokens: none\n"
+            "event seq:   0\n"
+            "calls:\n"
+            "  CALL ID  DIRECTION  PEER           STATE      DURATION  STARTED\n"
+            "  c-ring   incoming   alice (Alice)  RINGING    -         5s ago\n"
+            "  c-conn   outgoing   bob [video]    CONNECTED  3:05      3m 20s ago\n");
+}
+
+TEST(FormatCallHistoryTest, AsSeenByTheUserWithCacheNoteAndNextPage) {
+  v1::GetCallHistoryResponse response;
+  // The server's log: caller and callee, no direction.
+  v1::Call* out = response.add_calls();
+  out->set_call_id("log-2");
+  out->mutable_caller()->set_user_id("me");
+  out->mutable_callee()->set_user_id("bob");
+  out->set_state(v1::CALL_STATE_ENDED);
+  out->set_end_result(v1::END_RESULT_COMPLETED);
+  out->set_duration_ms(754000);
+  *out->mutable_started_at() = Ts(kNow - absl::Minutes(30));
+  v1::Call* in = response.add_calls();
+  in->set_call_id("log-1");
+  in->mutable_caller()->set_user_id("alice");
+  in->mutable_caller()->set_nickname("Alice");
+  in->mutable_callee()->set_user_id("me");
+  in->set_video(true);
+  in->set_state(v1::CALL_STATE_ENDED);
+  // Logged as the caller saw it: for me, the callee, it timed out.
+  in->set_end_result(v1::END_RESULT_NO_ANSWER);
+  *in->mutable_started_at() = Ts(kNow - absl::Hours(25));
+  v1::Call* missed = response.add_calls();
+  missed->set_call_id("log-0");
+  missed->mutable_caller()->set_user_id("me");
+  missed->mutable_callee()->set_user_id("carol");
+  missed->set_state(v1::CALL_STATE_ENDED);
+  missed->set_end_result(v1::END_RESULT_NO_ANSWER);  // As the caller: stays.
+  response.set_next("page 2's cursor");
+  response.set_from_cache(true);
+  EXPECT_EQ(
+      FormatCallHistory(response, "me", 3, Utc()),
+      "TIME                 DIRECTION  PEER                   END RESULT  DURATION  CALL ID\n"
+      "2025-01-02 14:30:00  outgoing   bob                    completed   12:34     log-2\n"
+      "2025-01-01 14:00:00  incoming   alice (Alice) [video]  timed_out   -         log-1\n"
+      "-                    outgoing   carol                  no_answer   -         log-0\n"
+      "(from the local cache: the server could not be reached)\n"
+      "next page: callsctl history --limit 3 --next 'page 2'\\''s cursor'\n");
+}
+
+TEST(FormatCallHistoryTest, EmptyAndPlainCursor) {
+  v1::GetCallHistoryResponse response;
+  EXPECT_EQ(FormatCallHistory(response, "me", 0, Utc()), "no calls in the history\n");
+  response.set_next("c-20");
+  EXPECT_EQ(FormatCallHistory(response, "me", 0, Utc()),
+            "no calls in the history\n"
+            "next page: callsctl history --next c-20\n");
+}
+
+TEST(FormatPushOutcomeTest, EveryOutcome) {
+  v1::DeliverPushResponse response;
+  *response.mutable_call() =
+      MakeCall("3f2a", v1::CALL_DIRECTION_INCOMING, "alice", "me", v1::CALL_STATE_RINGING);
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_RANG);
+  EXPECT_EQ(FormatPushOutcome(response), "rang: call 3f2a from alice");
+  response.mutable_call()->set_video(true);
+  EXPECT_EQ(FormatPushOutcome(response), "rang: call 3f2a from alice (video)");
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_DUPLICATE);
+  EXPECT_EQ(FormatPushOutcome(response), "duplicate: call 3f2a is already known (no second ring)");
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_CANCELED);
+  EXPECT_EQ(FormatPushOutcome(response), "canceled: call 3f2a from alice stopped ringing");
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_MISSED);
+  EXPECT_EQ(FormatPushOutcome(response), "missed: call 3f2a from alice");
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_CALL_ENDED);
+  EXPECT_EQ(FormatPushOutcome(response), "call 3f2a has already ended: no ring");
+  response.mutable_call()->set_end_result(v1::END_RESULT_CANCELED);
+  EXPECT_EQ(FormatPushOutcome(response), "call 3f2a has already ended (canceled): no ring");
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_UNSPECIFIED);
+  EXPECT_EQ(FormatPushOutcome(response), "delivered (outcome 0)");
+  response.clear_call();
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_MISSED);
+  EXPECT_EQ(FormatPushOutcome(response), "missed: call ?");
+}
+
+TEST(FormatEventTest, EveryCallKind) {
+  const v1::Call in = [] {
+    v1::Call call =
+        MakeCall("3f2a", v1::CALL_DIRECTION_INCOMING, "alice", "me", v1::CALL_STATE_RINGING);
+    return call;
+  }();
+  const v1::Call out =
+      MakeCall("9b1c", v1::CALL_DIRECTION_OUTGOING, "me", "bob", v1::CALL_STATE_DIALING);
+  const std::string t = "2025-01-02 15:00:00.250  ";
+
+  v1::Event e = At(12);
+  *e.mutable_ringing()->mutable_call() = in;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#12  ringing  call=3f2a from=alice video=no");
+
+  e = At(13);
+  *e.mutable_dialing()->mutable_call() = out;
+  e.mutable_dialing()->mutable_call()->set_video(true);
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#13  dialing  call=9b1c to=bob video=yes");
+
+  e = At(14);
+  *e.mutable_remote_ringing()->mutable_call() = out;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#14  remote_ringing  call=9b1c to=bob");
+
+  e = At(15);
+  *e.mutable_established()->mutable_call() = out;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#15  established  call=9b1c peer=bob");
+
+  e = At(16);
+  *e.mutable_connected()->mutable_call() = in;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#16  connected  call=3f2a peer=alice");
+
+  e = At(17);
+  *e.mutable_reconnecting()->mutable_call() = in;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#17  reconnecting  call=3f2a peer=alice");
+
+  e = At(18);
+  *e.mutable_reconnected()->mutable_call() = in;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#18  reconnected  call=3f2a peer=alice");
+
+  e = At(19);
+  *e.mutable_remote_audio_changed()->mutable_call() = out;
+  e.mutable_remote_audio_changed()->set_muted(true);
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#19  remote_audio_changed  call=9b1c peer=bob muted=yes");
+
+  e = At(20);
+  *e.mutable_local_audio_changed()->mutable_call() = out;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#20  local_audio_changed  call=9b1c muted=no");
+  e.mutable_local_audio_changed()->mutable_call()->set_muted(true);
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#20  local_audio_changed  call=9b1c muted=yes");
+
+  e = At(21);
+  v1::Call* ended = e.mutable_ended()->mutable_call();
+  *ended = in;
+  ended->set_state(v1::CALL_STATE_ENDED);
+  ended->set_end_result(v1::END_RESULT_COMPLETED);
+  *ended->mutable_connected_at() = Ts(kNow - absl::Seconds(42));
+  ended->set_duration_ms(42000);
+  ended->set_ended_by("bob");
+  EXPECT_EQ(FormatEvent(e, Utc()),
+            t + "#21  ended  call=3f2a result=completed duration=0:42 by=bob");
+  // Never connected: no duration; nobody named: no "by".
+  ended->clear_connected_at();
+  ended->set_duration_ms(0);
+  ended->clear_ended_by();
+  ended->set_end_result(v1::END_RESULT_TIMED_OUT);
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#21  ended  call=3f2a result=timed_out");
+
+  e = At(22);
+  e.mutable_push_for_ended_call()->set_call_id("3f2a");
+  e.mutable_push_for_ended_call()->set_push_type("call.ringing");
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#22  push_for_ended_call  call=3f2a push=call.ringing");
+  e.mutable_push_for_ended_call()->mutable_call()->set_end_result(v1::END_RESULT_CANCELED);
+  EXPECT_EQ(FormatEvent(e, Utc()),
+            t + "#22  push_for_ended_call  call=3f2a push=call.ringing result=canceled");
+
+  // The snapshot counts the ongoing calls.
+  e = At(23);
+  e.mutable_snapshot()->set_app_id("demo-app");
+  e.mutable_snapshot()->set_session_state(v1::SESSION_STATE_AUTHENTICATED);
+  *e.mutable_snapshot()->add_calls() = in;
+  EXPECT_EQ(FormatEvent(e, Utc()),
+            t + "#23  snapshot  app=demo-app state=AUTHENTICATED calls=1");
+}
+
 TEST(FormatCommandErrorTest, FullErrorInfo) {
   v1::ErrorInfo info;
   info.set_calls_code(1800302);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_split.h"
 #include "client-lib/callsctl/callsctl.h"
+#include "client-lib/callsctl/payload.h"
 #include "fake_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -389,6 +390,428 @@ TEST_F(CallsctlRunTest, WatchStopsOnInterruptWithExitZero) {
   EXPECT_EQ(Run({"watch"}), kExitOk);
   EXPECT_THAT(out_.str(), HasSubstr("#12  app_changed"));
   EXPECT_EQ(err_.str(), "");
+}
+
+// ---------------------------------------------------------------------------
+// Calls
+
+v1::Call Incoming(const std::string& id, v1::CallState state) {
+  v1::Call call;
+  call.set_call_id(id);
+  call.set_direction(v1::CALL_DIRECTION_INCOMING);
+  call.mutable_caller()->set_user_id("alice");
+  call.mutable_callee()->set_user_id("me");
+  *call.mutable_peer() = call.caller();
+  call.set_state(state);
+  return call;
+}
+
+v1::Call Outgoing(const std::string& id, v1::CallState state) {
+  v1::Call call;
+  call.set_call_id(id);
+  call.set_direction(v1::CALL_DIRECTION_OUTGOING);
+  call.mutable_caller()->set_user_id("me");
+  call.mutable_callee()->set_user_id("bob");
+  *call.mutable_peer() = call.callee();
+  call.set_state(state);
+  return call;
+}
+
+TEST_F(CallsctlRunTest, DialPrintsTheCallIdAndState) {
+  v1::DialResponse response;
+  *response.mutable_call() = Outgoing("3f2a9c", v1::CALL_STATE_DIALING);
+  daemon_.dial = response;
+  EXPECT_EQ(Run({"dial", "bob"}), kExitOk);
+  EXPECT_THAT(daemon_.calls, ElementsAre("Dial"));
+  EXPECT_EQ(daemon_.dial_request.callee_id(), "bob");
+  EXPECT_FALSE(daemon_.dial_request.video());
+  EXPECT_EQ(out_.str(), "calling bob: call 3f2a9c (DIALING)\n");
+  EXPECT_EQ(err_.str(), "");
+
+  out_.str("");
+  response.mutable_call()->set_state(v1::CALL_STATE_RINGING);
+  daemon_.dial = response;
+  EXPECT_EQ(Run({"dial", "bob", "--video"}), kExitOk);
+  EXPECT_TRUE(daemon_.dial_request.video());
+  EXPECT_EQ(out_.str(), "calling bob (video): call 3f2a9c (RINGING)\n");
+}
+
+TEST_F(CallsctlRunTest, DialJsonPrintsTheResponse) {
+  v1::DialResponse response;
+  *response.mutable_call() = Outgoing("3f2a9c", v1::CALL_STATE_DIALING);
+  daemon_.dial = response;
+  EXPECT_EQ(Run({"--json", "dial", "bob"}), kExitOk);
+  EXPECT_THAT(out_.str(), StartsWith("{\n"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("call_id": "3f2a9c")"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("state": "CALL_STATE_DIALING")"));
+  EXPECT_EQ(out_.str().back(), '\n');
+}
+
+TEST_F(CallsctlRunTest, DialErrorShowsCodeAndHint) {
+  v1::ErrorInfo info;
+  info.set_calls_code(1400103);
+  info.set_message("callee does not exist");
+  info.set_field("callee_id");
+  info.set_hint("check the user id");
+  daemon_.dial =
+      client::WithErrorInfo(absl::NotFoundError("callee does not exist"), info);
+  EXPECT_EQ(Run({"dial", "nobody"}), kExitError);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(),
+            "callsctl: dial: callee does not exist (Calls code 1400103)\n"
+            "field: callee_id\n"
+            "hint: check the user id\n");
+}
+
+TEST_F(CallsctlRunTest, AcceptDeclineEndMuteUnmute) {
+  v1::AcceptResponse accept;
+  *accept.mutable_call() = Incoming("c1", v1::CALL_STATE_ACCEPTING);
+  daemon_.accept = accept;
+  EXPECT_EQ(Run({"accept", "c1"}), kExitOk);
+  EXPECT_EQ(daemon_.accept_request.call_id(), "c1");
+  EXPECT_EQ(out_.str(), "accepted call c1 from alice (ACCEPTING)\n");
+
+  out_.str("");
+  v1::DeclineResponse decline;
+  *decline.mutable_call() = Incoming("c2", v1::CALL_STATE_ENDED);
+  decline.mutable_call()->set_end_result(v1::END_RESULT_DECLINED);
+  daemon_.decline = decline;
+  EXPECT_EQ(Run({"decline", "c2"}), kExitOk);
+  EXPECT_EQ(daemon_.decline_request.call_id(), "c2");
+  EXPECT_EQ(out_.str(), "declined call c2 from alice (ENDED: declined)\n");
+
+  out_.str("");
+  v1::EndResponse end;
+  *end.mutable_call() = Outgoing("c3", v1::CALL_STATE_ENDED);
+  end.mutable_call()->set_end_result(v1::END_RESULT_COMPLETED);
+  *end.mutable_call()->mutable_connected_at() = Ts(kNow - absl::Seconds(42));
+  end.mutable_call()->set_duration_ms(42000);
+  daemon_.end = end;
+  EXPECT_EQ(Run({"end", "c3"}), kExitOk);
+  EXPECT_EQ(daemon_.end_request.call_id(), "c3");
+  EXPECT_EQ(out_.str(), "ended call c3 with bob (ENDED: completed, 0:42)\n");
+
+  out_.str("");
+  v1::SetMutedResponse muted;
+  *muted.mutable_call() = Outgoing("c4", v1::CALL_STATE_CONNECTED);
+  muted.mutable_call()->set_muted(true);
+  daemon_.set_muted = muted;
+  EXPECT_EQ(Run({"mute", "c4"}), kExitOk);
+  EXPECT_EQ(daemon_.set_muted_request.call_id(), "c4");
+  EXPECT_TRUE(daemon_.set_muted_request.muted());
+  EXPECT_EQ(out_.str(), "muted call c4 with bob (CONNECTED, muted)\n");
+
+  out_.str("");
+  muted.mutable_call()->set_muted(false);
+  daemon_.set_muted = muted;
+  EXPECT_EQ(Run({"unmute", "c4"}), kExitOk);
+  EXPECT_FALSE(daemon_.set_muted_request.muted());
+  EXPECT_EQ(out_.str(), "unmuted call c4 with bob (CONNECTED)\n");
+
+  EXPECT_THAT(daemon_.calls, ElementsAre("Accept", "Decline", "End", "SetMuted", "SetMuted"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CallsctlRunTest, EndOfACallThatNeverConnectedHasNoDuration) {
+  v1::EndResponse end;
+  *end.mutable_call() = Outgoing("c5", v1::CALL_STATE_ENDED);
+  end.mutable_call()->set_end_result(v1::END_RESULT_CANCELED);
+  daemon_.end = end;
+  EXPECT_EQ(Run({"end", "c5"}), kExitOk);
+  EXPECT_EQ(out_.str(), "ended call c5 with bob (ENDED: canceled)\n");
+
+  // A bare answer: the call id typed is used.
+  out_.str("");
+  daemon_.end = v1::EndResponse();
+  EXPECT_EQ(Run({"end", "c6"}), kExitOk);
+  EXPECT_EQ(out_.str(), "ended call c6 (-)\n");
+}
+
+TEST_F(CallsctlRunTest, CallCommandsWithJson) {
+  v1::AcceptResponse accept;
+  *accept.mutable_call() = Incoming("c1", v1::CALL_STATE_ACCEPTING);
+  daemon_.accept = accept;
+  EXPECT_EQ(Run({"accept", "c1", "--json"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("state": "CALL_STATE_ACCEPTING")"));
+
+  out_.str("");
+  EXPECT_EQ(Run({"unmute", "c1", "--json"}), kExitOk);
+  EXPECT_EQ(out_.str(), "{}\n");  // An empty answer, as is.
+}
+
+TEST_F(CallsctlRunTest, SecondAnswerLosesWithTheDaemonsReason) {
+  v1::ErrorInfo info;
+  info.set_calls_code(1400101);
+  info.set_message("invalid call status");
+  info.set_hint("another app answered the call first: see callsctl calls");
+  daemon_.accept = client::WithErrorInfo(
+      absl::FailedPreconditionError("call c1 is ACCEPTING, not RINGING"), info);
+  EXPECT_EQ(Run({"accept", "c1"}), kExitError);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(),
+            "callsctl: accept: call c1 is ACCEPTING, not RINGING (Calls code 1400101)\n"
+            "hint: another app answered the call first: see callsctl calls\n");
+}
+
+TEST_F(CallsctlRunTest, CallsTableJsonAndEmpty) {
+  EXPECT_EQ(Run({"calls"}), kExitOk);
+  EXPECT_EQ(out_.str(), "no calls\n");
+
+  out_.str("");
+  v1::ListCallsResponse response;
+  *response.add_calls() = Incoming("c1", v1::CALL_STATE_RINGING);
+  *response.mutable_calls(0)->mutable_started_at() = Ts(kNow - absl::Seconds(3));
+  *response.add_calls() = Outgoing("c2", v1::CALL_STATE_CONNECTED);
+  *response.mutable_calls(1)->mutable_started_at() = Ts(kNow - absl::Seconds(80));
+  *response.mutable_calls(1)->mutable_connected_at() = Ts(kNow - absl::Seconds(62));
+  daemon_.list_calls = response;
+  EXPECT_EQ(Run({"calls"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "CALL ID  DIRECTION  PEER   STATE      DURATION  END RESULT  STARTED\n"
+            "c1       incoming   alice  RINGING    -         -           3s ago\n"
+            "c2       outgoing   bob    CONNECTED  1:02      -           1m 20s ago\n");
+
+  out_.str("");
+  EXPECT_EQ(Run({"calls", "--json"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("call_id": "c2")"));
+  EXPECT_THAT(daemon_.calls, ElementsAre("ListCalls", "ListCalls", "ListCalls"));
+}
+
+v1::GetCallHistoryResponse TwoLoggedCalls() {
+  v1::GetCallHistoryResponse response;
+  v1::Call* first = response.add_calls();
+  first->set_call_id("log-2");
+  first->mutable_caller()->set_user_id("alice");
+  first->mutable_callee()->set_user_id("bob");
+  first->set_state(v1::CALL_STATE_ENDED);
+  first->set_end_result(v1::END_RESULT_COMPLETED);
+  first->set_duration_ms(65000);
+  *first->mutable_started_at() = Ts(kNow - absl::Hours(1));
+  v1::Call* second = response.add_calls();
+  second->set_call_id("log-1");
+  second->mutable_caller()->set_user_id("bob");
+  second->mutable_callee()->set_user_id("alice");
+  second->set_state(v1::CALL_STATE_ENDED);
+  second->set_end_result(v1::END_RESULT_DECLINED);
+  *second->mutable_started_at() = Ts(kNow - absl::Hours(2));
+  return response;
+}
+
+TEST_F(CallsctlRunTest, HistoryAsSeenByTheLoggedInUser) {
+  daemon_.history = TwoLoggedCalls();
+  v1::State state;
+  state.mutable_user()->set_user_id("bob");
+  daemon_.state = state;
+  EXPECT_EQ(Run({"history"}), kExitOk);
+  EXPECT_THAT(daemon_.calls, ElementsAre("GetCallHistory", "GetState"));
+  EXPECT_EQ(daemon_.history_request.limit(), 0);
+  EXPECT_EQ(daemon_.history_request.next(), "");
+  EXPECT_EQ(out_.str(),
+            "TIME                 DIRECTION  PEER   END RESULT  DURATION  CALL ID\n"
+            "2025-01-02 14:00:00  incoming   alice  completed   1:05      log-2\n"
+            "2025-01-02 13:00:00  outgoing   alice  declined    -         log-1\n");
+  EXPECT_EQ(err_.str(), "");
+
+  // The same log for alice: the directions flip.
+  out_.str("");
+  state.mutable_user()->set_user_id("alice");
+  daemon_.state = state;
+  EXPECT_EQ(Run({"history"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("outgoing   bob   completed"));
+  EXPECT_THAT(out_.str(), HasSubstr("incoming   bob   declined"));
+}
+
+TEST_F(CallsctlRunTest, HistoryPagesAndCache) {
+  v1::GetCallHistoryResponse response = TwoLoggedCalls();
+  response.set_next("c-40");
+  response.set_from_cache(true);
+  daemon_.history = response;
+  EXPECT_EQ(Run({"history", "--limit", "2", "--next", "c-20"}), kExitOk);
+  EXPECT_EQ(daemon_.history_request.limit(), 2);
+  EXPECT_EQ(daemon_.history_request.next(), "c-20");
+  EXPECT_THAT(out_.str(),
+              HasSubstr("log-1\n"
+                        "(from the local cache: the server could not be reached)\n"
+                        "next page: callsctl history --limit 2 --next c-40\n"));
+}
+
+TEST_F(CallsctlRunTest, HistoryWithoutTheStateShowsTheCallsOwnDirection) {
+  v1::GetCallHistoryResponse response = TwoLoggedCalls();
+  response.mutable_calls(0)->set_direction(v1::CALL_DIRECTION_OUTGOING);
+  *response.mutable_calls(0)->mutable_peer() = response.calls(0).callee();
+  daemon_.history = response;
+  daemon_.state = absl::UnavailableError("gone");
+  EXPECT_EQ(Run({"history"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("outgoing   bob"));
+  EXPECT_THAT(out_.str(), HasSubstr("-          ?"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CallsctlRunTest, HistoryErrorAndJson) {
+  v1::ErrorInfo info;
+  info.set_calls_code(1800303);
+  info.set_hint("log in first: callsctl login USER --token-file FILE");
+  daemon_.history = client::WithErrorInfo(
+      absl::UnauthenticatedError("user not authenticated"), info);
+  EXPECT_EQ(Run({"history"}), kExitError);
+  EXPECT_EQ(err_.str(),
+            "callsctl: history: user not authenticated (Calls code 1800303)\n"
+            "hint: log in first: callsctl login USER --token-file FILE\n");
+  EXPECT_THAT(daemon_.calls, ElementsAre("GetCallHistory"));
+
+  err_.str("");
+  daemon_.history = TwoLoggedCalls();
+  EXPECT_EQ(Run({"history", "--json"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("from_cache": false)"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("call_id": "log-1")"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CallsctlRunTest, StatusShowsOngoingCalls) {
+  v1::State state;
+  state.set_app_id("demo-app");
+  state.set_session_state(v1::SESSION_STATE_AUTHENTICATED);
+  *state.add_calls() = Incoming("c1", v1::CALL_STATE_RINGING);
+  daemon_.state = state;
+  EXPECT_EQ(Run({"status"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("event seq:   0\n"
+                                    "calls:\n"
+                                    "  CALL ID  DIRECTION  PEER   STATE    DURATION  STARTED\n"
+                                    "  c1       incoming   alice  RINGING  -         -\n"));
+}
+
+// push deliver
+
+constexpr char kPayload[] =
+    R"({"v":1,"app_id":"demo-app","user_id":"me","type":"call.ringing","call_id":"c1",)"
+    R"("caller":{"user_id":"alice"},"video":false,"sent_at":1,"ttl_s":60,"sig":"c2ln"})";
+
+TEST_F(CallsctlRunTest, PushDeliverSendsStdinAndPrintsTheOutcome) {
+  v1::DeliverPushResponse response;
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_RANG);
+  *response.mutable_call() = Incoming("c1", v1::CALL_STATE_RINGING);
+  daemon_.deliver_push = response;
+  in_.str(std::string(kPayload) + "\n");
+  EXPECT_EQ(Run({"push", "deliver"}), kExitOk);
+  EXPECT_THAT(daemon_.calls, ElementsAre("DeliverPush"));
+  EXPECT_EQ(daemon_.deliver_push_request.payload(), kPayload);  // Without the newline.
+  EXPECT_EQ(out_.str(), "rang: call c1 from alice\n");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CallsctlRunTest, PushDeliverEveryOutcome) {
+  struct Case {
+    v1::DeliverPushResponse::Outcome outcome;
+    std::string line;
+  };
+  const Case cases[] = {
+      {v1::DeliverPushResponse::OUTCOME_DUPLICATE,
+       "duplicate: call c1 is already known (no second ring)\n"},
+      {v1::DeliverPushResponse::OUTCOME_CALL_ENDED, "call c1 has already ended (canceled): no ring\n"},
+      {v1::DeliverPushResponse::OUTCOME_CANCELED, "canceled: call c1 from alice stopped ringing\n"},
+      {v1::DeliverPushResponse::OUTCOME_MISSED, "missed: call c1 from alice\n"},
+  };
+  for (const Case& c : cases) {
+    v1::DeliverPushResponse response;
+    response.set_outcome(c.outcome);
+    *response.mutable_call() = Incoming("c1", v1::CALL_STATE_ENDED);
+    response.mutable_call()->set_end_result(v1::END_RESULT_CANCELED);
+    daemon_.deliver_push = response;
+    out_.str("");
+    in_.clear();
+    in_.str(kPayload);
+    EXPECT_EQ(Run({"push", "deliver"}), kExitOk);
+    EXPECT_EQ(out_.str(), c.line);
+  }
+}
+
+TEST_F(CallsctlRunTest, PushDeliverJson) {
+  v1::DeliverPushResponse response;
+  response.set_outcome(v1::DeliverPushResponse::OUTCOME_DUPLICATE);
+  daemon_.deliver_push = response;
+  in_.str(kPayload);
+  EXPECT_EQ(Run({"push", "deliver", "--json"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("outcome": "OUTCOME_DUPLICATE")"));
+}
+
+TEST_F(CallsctlRunTest, PushDeliverRejectedExitsWithOneAndTheReason) {
+  v1::ErrorInfo info;
+  info.set_message("signature does not match");
+  info.set_field("sig");
+  info.set_hint("the push was not signed with this session's push key");
+  daemon_.deliver_push = client::WithErrorInfo(
+      absl::PermissionDeniedError("push rejected: signature does not match"), info);
+  in_.str(kPayload);
+  EXPECT_EQ(Run({"push", "deliver"}), kExitError);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(),
+            "callsctl: push deliver: push rejected: signature does not match\n"
+            "field: sig\n"
+            "hint: the push was not signed with this session's push key\n");
+}
+
+TEST_F(CallsctlRunTest, PushDeliverAtTheInputLimitIsSent) {
+  // The daemon, not callsctl, judges a payload between 4096 bytes and the
+  // margin.
+  const std::string payload(kMaxPushInputBytes, 'x');
+  in_.str(payload);
+  EXPECT_EQ(Run({"push", "deliver"}), kExitOk);
+  EXPECT_EQ(daemon_.deliver_push_request.payload(), payload);
+}
+
+TEST_F(CallsctlRunTest, PushDeliverOversizedIsRefusedWithoutEchoOrConnection) {
+  const std::string marker = "SECRET-PAYLOAD-MARKER";
+  std::string payload = marker + std::string(kMaxPushInputBytes, 'y');
+  in_.str(payload);
+  EXPECT_EQ(Run({"push", "deliver"}), kExitUsage);
+  EXPECT_EQ(daemon_.connects, 0);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_EQ(err_.str(),
+            "callsctl: push deliver: the payload on standard input is longer than 5120 bytes (a "
+            "push payload is at most 4096 bytes); nothing was sent\n");
+  EXPECT_THAT(err_.str(), Not(HasSubstr(marker)));
+  EXPECT_THAT(err_.str(), Not(HasSubstr("yyyy")));
+}
+
+TEST_F(CallsctlRunTest, PushDeliverEmptyIsAUsageError) {
+  in_.str(" \n\n");
+  EXPECT_EQ(Run({"push", "deliver"}), kExitUsage);
+  EXPECT_EQ(daemon_.connects, 0);
+  EXPECT_EQ(err_.str(),
+            "callsctl: push deliver: the payload on standard input is empty (pipe the push "
+            "payload into callsctl push deliver)\n");
+}
+
+TEST_F(CallsctlRunTest, WatchPrintsCallEvents) {
+  std::vector<v1::Event> events(3);
+  for (int i = 0; i < 3; ++i) {
+    events[i].set_seq(30 + i);
+    *events[i].mutable_time() = Ts(kNow);
+  }
+  *events[0].mutable_ringing()->mutable_call() = Incoming("c1", v1::CALL_STATE_RINGING);
+  *events[1].mutable_connected()->mutable_call() = Incoming("c1", v1::CALL_STATE_CONNECTED);
+  v1::Call* ended = events[2].mutable_ended()->mutable_call();
+  *ended = Incoming("c1", v1::CALL_STATE_ENDED);
+  ended->set_end_result(v1::END_RESULT_COMPLETED);
+  ended->set_duration_ms(42000);
+  ended->set_ended_by("bob");
+  daemon_.events = events;
+  daemon_.watch_end = absl::OkStatus();
+  EXPECT_EQ(Run({"watch"}), kExitOk);
+  std::vector<std::string> lines = absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  EXPECT_THAT(lines,
+              ElementsAre("2025-01-02 15:00:00.000  #30  ringing  call=c1 from=alice video=no",
+                          "2025-01-02 15:00:00.000  #31  connected  call=c1 peer=alice",
+                          "2025-01-02 15:00:00.000  #32  ended  call=c1 result=completed "
+                          "duration=0:42 by=bob"));
+
+  out_.str("");
+  err_.str("");
+  EXPECT_EQ(Run({"watch", "--json"}), kExitOk);
+  lines = absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[0], HasSubstr(R"("ringing":{"call":{"call_id":"c1")"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("end_result":"END_RESULT_COMPLETED")"));
 }
 
 TEST(InterruptLatchTest, TriggerReportsWhetherArmed) {

@@ -351,6 +351,154 @@ TEST_F(ClientTest, EveryRpcSendsTheRequestAndReturnsTheResponse) {
   EXPECT_EQ(list->pending_unregistrations(), 4);
 }
 
+TEST_F(ClientTest, EveryCallRpcSendsTheRequestAndReturnsTheResponse) {
+  StartServer();
+  std::unique_ptr<Client> client = MustConnect();
+  ASSERT_NE(client, nullptr);
+
+  v1::DialRequest dial;
+  dial.set_callee_id("bob");
+  dial.set_video(true);
+  absl::StatusOr<v1::DialResponse> dialed = client->Dial(dial);
+  ASSERT_TRUE(dialed.ok()) << dialed.status();
+  EXPECT_EQ(dialed->call().call_id(), "call-to-bob");
+  EXPECT_EQ(dialed->call().state(), v1::CALL_STATE_DIALING);
+  EXPECT_EQ(dialed->call().peer().user_id(), "bob");
+  EXPECT_TRUE(dialed->call().video());
+  EXPECT_EQ(service_.LastRequest<v1::DialRequest>("Dial").callee_id(), "bob");
+  EXPECT_TRUE(service_.LastRequest<v1::DialRequest>("Dial").video());
+
+  v1::AcceptRequest accept;
+  accept.set_call_id("c-accept");
+  absl::StatusOr<v1::AcceptResponse> accepted = client->Accept(accept);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(accepted->call().call_id(), "c-accept");
+  EXPECT_EQ(accepted->call().state(), v1::CALL_STATE_ACCEPTING);
+
+  v1::DeclineRequest decline;
+  decline.set_call_id("c-decline");
+  absl::StatusOr<v1::DeclineResponse> declined = client->Decline(decline);
+  ASSERT_TRUE(declined.ok()) << declined.status();
+  EXPECT_EQ(declined->call().call_id(), "c-decline");
+  EXPECT_EQ(declined->call().end_result(), v1::END_RESULT_DECLINED);
+
+  v1::EndRequest end;
+  end.set_call_id("c-end");
+  absl::StatusOr<v1::EndResponse> ended = client->End(end);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->call().call_id(), "c-end");
+  EXPECT_EQ(ended->call().duration_ms(), 42000);
+
+  v1::SetMutedRequest mute;
+  mute.set_call_id("c-mute");
+  mute.set_muted(true);
+  absl::StatusOr<v1::SetMutedResponse> muted = client->SetMuted(mute);
+  ASSERT_TRUE(muted.ok()) << muted.status();
+  EXPECT_EQ(muted->call().call_id(), "c-mute");
+  EXPECT_TRUE(muted->call().muted());
+  mute.set_muted(false);
+  muted = client->SetMuted(mute);
+  ASSERT_TRUE(muted.ok()) << muted.status();
+  EXPECT_FALSE(muted->call().muted());
+
+  absl::StatusOr<v1::ListCallsResponse> calls = client->ListCalls({});
+  ASSERT_TRUE(calls.ok()) << calls.status();
+  ASSERT_EQ(calls->calls_size(), 2);
+  EXPECT_EQ(calls->calls(0).call_id(), "ongoing");
+  EXPECT_EQ(calls->calls(1).state(), v1::CALL_STATE_ENDED);
+
+  v1::GetCallHistoryRequest history;
+  history.set_limit(3);
+  history.set_next("offline");
+  absl::StatusOr<v1::GetCallHistoryResponse> log = client->GetCallHistory(history);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->calls_size(), 3);
+  EXPECT_EQ(log->next(), "offline+1");
+  EXPECT_TRUE(log->from_cache());
+
+  v1::DeliverPushRequest push;
+  // Bytes, not text: every byte value must arrive.
+  std::string payload(4096, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i % 256);
+  push.set_payload(payload);
+  absl::StatusOr<v1::DeliverPushResponse> delivered = client->DeliverPush(push);
+  ASSERT_TRUE(delivered.ok()) << delivered.status();
+  EXPECT_EQ(delivered->outcome(), v1::DeliverPushResponse::OUTCOME_RANG);
+  EXPECT_EQ(delivered->call().call_id(), "pushed-4096");
+  EXPECT_EQ(service_.LastRequest<v1::DeliverPushRequest>("DeliverPush").payload(), payload);
+}
+
+TEST_F(ClientTest, CallRpcErrorsKeepTheDaemonsErrorInfo) {
+  StartServer();
+  std::unique_ptr<Client> client = MustConnect();
+  ASSERT_NE(client, nullptr);
+
+  v1::ErrorInfo info;
+  info.set_calls_code(1400101);
+  info.set_message("invalid call status");
+  info.set_hint("another client answered first");
+  service_.SetError(RichError(grpc::StatusCode::FAILED_PRECONDITION,
+                              "call c1 is ACCEPTING, not RINGING", info));
+  const std::vector<absl::Status> statuses = {
+      client->Dial({}).status(),     client->Accept({}).status(),
+      client->Decline({}).status(),  client->End({}).status(),
+      client->SetMuted({}).status(), client->ListCalls({}).status(),
+      client->GetCallHistory({}).status(), client->DeliverPush({}).status(),
+  };
+  for (const absl::Status& status : statuses) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_EQ(status.message(), "call c1 is ACCEPTING, not RINGING");
+    std::optional<v1::ErrorInfo> got = GetErrorInfo(status);
+    ASSERT_TRUE(got.has_value()) << status;
+    EXPECT_EQ(got->calls_code(), 1400101);
+    EXPECT_EQ(got->hint(), "another client answered first");
+  }
+
+  // Deadlines apply to the new calls like to the others.
+  service_.SetError(std::nullopt);
+  service_.SetHang(true);
+  std::unique_ptr<Client> impatient = MustConnect(absl::Milliseconds(200));
+  ASSERT_NE(impatient, nullptr);
+  absl::StatusOr<v1::AcceptResponse> accepted = impatient->Accept({});
+  EXPECT_EQ(accepted.status().code(), absl::StatusCode::kDeadlineExceeded) << accepted.status();
+  EXPECT_THAT(accepted.status().message(), HasSubstr("no answer from callsd on " + socket_));
+}
+
+// A daemon from before the call methods: GetState only; everything else is
+// gRPC's bare UNIMPLEMENTED.
+class OlderCallsService final : public v1::Calls::Service {
+ public:
+  grpc::Status GetState(grpc::ServerContext*, const v1::GetStateRequest*,
+                        v1::State* response) override {
+    response->set_app_id("old-daemon");
+    return grpc::Status::OK;
+  }
+};
+
+TEST_F(ClientTest, OlderDaemonWithoutCallMethodsIsUnimplementedNamingTheMethod) {
+  OlderCallsService older;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
+  builder.RegisterService(&older);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  {
+    std::unique_ptr<Client> client = MustConnect();
+    ASSERT_NE(client, nullptr);
+    ASSERT_TRUE(client->GetState({}).ok());
+    absl::StatusOr<v1::DialResponse> dialed = client->Dial({});
+    EXPECT_EQ(dialed.status().code(), absl::StatusCode::kUnimplemented);
+    EXPECT_THAT(dialed.status().message(),
+                HasSubstr("callsd on " + socket_ + " does not implement Dial (an older daemon?)"));
+    ASSERT_TRUE(GetErrorInfo(dialed.status()).has_value());
+    EXPECT_THAT(GetErrorInfo(dialed.status())->hint(), HasSubstr("update callsd"));
+    EXPECT_THAT(client->DeliverPush({}).status().message(),
+                HasSubstr("does not implement DeliverPush"));
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  server->Wait();
+}
+
 TEST_F(ClientTest, RichErrorKeepsCodeMessageAndErrorInfo) {
   StartServer();
   v1::ErrorInfo info;
@@ -782,6 +930,50 @@ TEST_F(CallsctlOverSocketTest, NoDaemon) {
   EXPECT_EQ(Run({"status"}), 1);
   EXPECT_THAT(err_.str(), HasSubstr("callsctl: status: callsd is not running: socket " + socket_));
   EXPECT_THAT(err_.str(), HasSubstr("\nhint: "));
+}
+
+TEST_F(CallsctlOverSocketTest, Dial) {
+  StartServer();
+  EXPECT_EQ(Run({"dial", "bob", "--video"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "calling bob (video): call call-to-bob (DIALING)\n");
+  EXPECT_EQ(service_.LastRequest<v1::DialRequest>("Dial").callee_id(), "bob");
+}
+
+TEST_F(CallsctlOverSocketTest, PushDeliverSendsStdin) {
+  StartServer();
+  const std::string payload(4096, 'p');
+  in_.str(payload + "\n");
+  EXPECT_EQ(Run({"push", "deliver"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(), "rang: call pushed-4096 from alice\n");
+  EXPECT_EQ(service_.LastRequest<v1::DeliverPushRequest>("DeliverPush").payload(), payload);
+}
+
+TEST_F(CallsctlOverSocketTest, HistoryAsksForThePageAndTheUser) {
+  StartServer();
+  EXPECT_EQ(Run({"history", "--limit", "1", "--next", "offline"}), 0) << err_.str();
+  v1::GetCallHistoryRequest request =
+      service_.LastRequest<v1::GetCallHistoryRequest>("GetCallHistory");
+  EXPECT_EQ(request.limit(), 1);
+  EXPECT_EQ(request.next(), "offline");
+  EXPECT_THAT(out_.str(), HasSubstr("log-0\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("(from the local cache: the server could not be reached)\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("next page: callsctl history --limit 1 --next offline+1\n"));
+}
+
+TEST_F(CallsctlOverSocketTest, CallCommandAgainstAnOlderDaemon) {
+  OlderCallsService older;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
+  builder.RegisterService(&older);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(Run({"accept", "c1"}), 1);
+  EXPECT_EQ(err_.str(), "callsctl: accept: callsd on " + socket_ +
+                            " does not implement Accept (an older daemon?)\n"
+                            "hint: update callsd to the version of this client (or use an "
+                            "older client)\n");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  server->Wait();
 }
 
 TEST_F(CallsctlOverSocketTest, WatchEndsWithTheStream) {

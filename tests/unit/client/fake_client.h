@@ -37,6 +37,16 @@ struct FakeDaemon {
       callsd::v1::UnregisterAllPushTokensResponse();
   absl::StatusOr<callsd::v1::ListPushTokensResponse> list_push =
       callsd::v1::ListPushTokensResponse();
+  absl::StatusOr<callsd::v1::DialResponse> dial = callsd::v1::DialResponse();
+  absl::StatusOr<callsd::v1::AcceptResponse> accept = callsd::v1::AcceptResponse();
+  absl::StatusOr<callsd::v1::DeclineResponse> decline = callsd::v1::DeclineResponse();
+  absl::StatusOr<callsd::v1::EndResponse> end = callsd::v1::EndResponse();
+  absl::StatusOr<callsd::v1::SetMutedResponse> set_muted = callsd::v1::SetMutedResponse();
+  absl::StatusOr<callsd::v1::ListCallsResponse> list_calls = callsd::v1::ListCallsResponse();
+  absl::StatusOr<callsd::v1::GetCallHistoryResponse> history =
+      callsd::v1::GetCallHistoryResponse();
+  absl::StatusOr<callsd::v1::DeliverPushResponse> deliver_push =
+      callsd::v1::DeliverPushResponse();
   // Connect fails with this when set.
   absl::Status connect_error;
 
@@ -58,6 +68,13 @@ struct FakeDaemon {
   callsd::v1::RegisterPushTokenRequest register_request;
   callsd::v1::UnregisterPushTokenRequest unregister_request;
   callsd::v1::UnregisterAllPushTokensRequest unregister_all_request;
+  callsd::v1::DialRequest dial_request;
+  callsd::v1::AcceptRequest accept_request;
+  callsd::v1::DeclineRequest decline_request;
+  callsd::v1::EndRequest end_request;
+  callsd::v1::SetMutedRequest set_muted_request;
+  callsd::v1::GetCallHistoryRequest history_request;
+  callsd::v1::DeliverPushRequest deliver_push_request;
 };
 
 // A Watch stream played by a thread: events, then the end (or waiting for
@@ -161,6 +178,50 @@ class FakeClient final : public callsd::client::Client {
       const callsd::v1::ListPushTokensRequest&) override {
     daemon_->calls.push_back("ListPushTokens");
     return daemon_->list_push;
+  }
+  absl::StatusOr<callsd::v1::DialResponse> Dial(const callsd::v1::DialRequest& r) override {
+    daemon_->calls.push_back("Dial");
+    daemon_->dial_request = r;
+    return daemon_->dial;
+  }
+  absl::StatusOr<callsd::v1::AcceptResponse> Accept(const callsd::v1::AcceptRequest& r) override {
+    daemon_->calls.push_back("Accept");
+    daemon_->accept_request = r;
+    return daemon_->accept;
+  }
+  absl::StatusOr<callsd::v1::DeclineResponse> Decline(
+      const callsd::v1::DeclineRequest& r) override {
+    daemon_->calls.push_back("Decline");
+    daemon_->decline_request = r;
+    return daemon_->decline;
+  }
+  absl::StatusOr<callsd::v1::EndResponse> End(const callsd::v1::EndRequest& r) override {
+    daemon_->calls.push_back("End");
+    daemon_->end_request = r;
+    return daemon_->end;
+  }
+  absl::StatusOr<callsd::v1::SetMutedResponse> SetMuted(
+      const callsd::v1::SetMutedRequest& r) override {
+    daemon_->calls.push_back("SetMuted");
+    daemon_->set_muted_request = r;
+    return daemon_->set_muted;
+  }
+  absl::StatusOr<callsd::v1::ListCallsResponse> ListCalls(
+      const callsd::v1::ListCallsRequest&) override {
+    daemon_->calls.push_back("ListCalls");
+    return daemon_->list_calls;
+  }
+  absl::StatusOr<callsd::v1::GetCallHistoryResponse> GetCallHistory(
+      const callsd::v1::GetCallHistoryRequest& r) override {
+    daemon_->calls.push_back("GetCallHistory");
+    daemon_->history_request = r;
+    return daemon_->history;
+  }
+  absl::StatusOr<callsd::v1::DeliverPushResponse> DeliverPush(
+      const callsd::v1::DeliverPushRequest& r) override {
+    daemon_->calls.push_back("DeliverPush");
+    daemon_->deliver_push_request = r;
+    return daemon_->deliver_push;
   }
   std::unique_ptr<callsd::client::Subscription> Watch(callsd::client::EventCallback on_event,
                                                       callsd::client::EndCallback on_end) override {

@@ -5,6 +5,7 @@
 #define CALLSD_TESTS_UNIT_CLIENT_TEST_CALLS_SERVICE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,6 +64,16 @@ class TestCallsService final : public callsd::v1::Calls::CallbackService {
   callsd::v1::AuthenticateRequest last_authenticate() {
     absl::MutexLock lock(&mu_);
     return last_authenticate_;
+  }
+  // The last request of the call method `method` ("Dial", ...) as received;
+  // a default message when there was none.
+  template <typename Request>
+  Request LastRequest(const std::string& method) {
+    absl::MutexLock lock(&mu_);
+    Request request;
+    auto it = last_requests_.find(method);
+    if (it != last_requests_.end()) request.ParseFromString(it->second);
+    return request;
   }
   // Waits until `count` unary calls were cancelled (deadline or client).
   bool WaitForUnaryCancels(int count, absl::Duration timeout) {
@@ -158,6 +169,91 @@ class TestCallsService final : public callsd::v1::Calls::CallbackService {
                                            callsd::v1::ListPushTokensResponse* response) override {
     response->add_tokens()->set_token("https://push.example/1");
     response->set_pending_unregistrations(4);
+    return Answer(context);
+  }
+
+  // Calls: answers derived from the request, so that tests can tell that
+  // the request arrived whole.
+  grpc::ServerUnaryReactor* Dial(grpc::CallbackServerContext* context,
+                                 const callsd::v1::DialRequest* request,
+                                 callsd::v1::DialResponse* response) override {
+    Record("Dial", *request);
+    callsd::v1::Call* call = response->mutable_call();
+    call->set_call_id("call-to-" + request->callee_id());
+    call->set_direction(callsd::v1::CALL_DIRECTION_OUTGOING);
+    call->mutable_caller()->set_user_id("me");
+    call->mutable_callee()->set_user_id(request->callee_id());
+    *call->mutable_peer() = call->callee();
+    call->set_video(request->video());
+    call->set_state(callsd::v1::CALL_STATE_DIALING);
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* Accept(grpc::CallbackServerContext* context,
+                                   const callsd::v1::AcceptRequest* request,
+                                   callsd::v1::AcceptResponse* response) override {
+    Record("Accept", *request);
+    response->mutable_call()->set_call_id(request->call_id());
+    response->mutable_call()->set_state(callsd::v1::CALL_STATE_ACCEPTING);
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* Decline(grpc::CallbackServerContext* context,
+                                    const callsd::v1::DeclineRequest* request,
+                                    callsd::v1::DeclineResponse* response) override {
+    Record("Decline", *request);
+    response->mutable_call()->set_call_id(request->call_id());
+    response->mutable_call()->set_state(callsd::v1::CALL_STATE_ENDED);
+    response->mutable_call()->set_end_result(callsd::v1::END_RESULT_DECLINED);
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* End(grpc::CallbackServerContext* context,
+                                const callsd::v1::EndRequest* request,
+                                callsd::v1::EndResponse* response) override {
+    Record("End", *request);
+    response->mutable_call()->set_call_id(request->call_id());
+    response->mutable_call()->set_state(callsd::v1::CALL_STATE_ENDED);
+    response->mutable_call()->set_end_result(callsd::v1::END_RESULT_COMPLETED);
+    response->mutable_call()->set_duration_ms(42000);
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* SetMuted(grpc::CallbackServerContext* context,
+                                     const callsd::v1::SetMutedRequest* request,
+                                     callsd::v1::SetMutedResponse* response) override {
+    Record("SetMuted", *request);
+    response->mutable_call()->set_call_id(request->call_id());
+    response->mutable_call()->set_state(callsd::v1::CALL_STATE_CONNECTED);
+    response->mutable_call()->set_muted(request->muted());
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* ListCalls(grpc::CallbackServerContext* context,
+                                      const callsd::v1::ListCallsRequest* request,
+                                      callsd::v1::ListCallsResponse* response) override {
+    Record("ListCalls", *request);
+    response->add_calls()->set_call_id("ongoing");
+    response->mutable_calls(0)->set_state(callsd::v1::CALL_STATE_CONNECTED);
+    response->add_calls()->set_call_id("ended");
+    response->mutable_calls(1)->set_state(callsd::v1::CALL_STATE_ENDED);
+    return Answer(context);
+  }
+  // `limit` calls (2 for 0), the cursor "<next>+1", from the cache when the
+  // cursor is "offline".
+  grpc::ServerUnaryReactor* GetCallHistory(grpc::CallbackServerContext* context,
+                                           const callsd::v1::GetCallHistoryRequest* request,
+                                           callsd::v1::GetCallHistoryResponse* response) override {
+    Record("GetCallHistory", *request);
+    const int count = request->limit() == 0 ? 2 : request->limit();
+    for (int i = 0; i < count; ++i) response->add_calls()->set_call_id("log-" + std::to_string(i));
+    response->set_next(request->next() + "+1");
+    response->set_from_cache(request->next() == "offline");
+    return Answer(context);
+  }
+  // Rings a call named after the payload's size.
+  grpc::ServerUnaryReactor* DeliverPush(grpc::CallbackServerContext* context,
+                                        const callsd::v1::DeliverPushRequest* request,
+                                        callsd::v1::DeliverPushResponse* response) override {
+    Record("DeliverPush", *request);
+    response->set_outcome(callsd::v1::DeliverPushResponse::OUTCOME_RANG);
+    response->mutable_call()->set_call_id("pushed-" + std::to_string(request->payload().size()));
+    response->mutable_call()->mutable_caller()->set_user_id("alice");
     return Answer(context);
   }
 
@@ -265,6 +361,11 @@ class TestCallsService final : public callsd::v1::Calls::CallbackService {
     callsd::v1::Event event_ ABSL_GUARDED_BY(mu_);
   };
 
+  void Record(const std::string& method, const google::protobuf::Message& request) {
+    absl::MutexLock lock(&mu_);
+    last_requests_[method] = request.SerializeAsString();
+  }
+
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context) {
     std::optional<grpc::Status> error;
     {
@@ -285,6 +386,7 @@ class TestCallsService final : public callsd::v1::Calls::CallbackService {
   grpc::Status watch_end_ ABSL_GUARDED_BY(mu_);
   std::string last_app_id_ ABSL_GUARDED_BY(mu_);
   callsd::v1::AuthenticateRequest last_authenticate_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> last_requests_ ABSL_GUARDED_BY(mu_);
   int unary_cancels_ ABSL_GUARDED_BY(mu_) = 0;
   int watch_cancels_ ABSL_GUARDED_BY(mu_) = 0;
   int watches_done_ ABSL_GUARDED_BY(mu_) = 0;
