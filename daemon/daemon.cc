@@ -9,7 +9,10 @@
 #include "common/event_loop.h"
 #include "common/http/lws_http_client.h"
 #include "common/status_macros.h"
+#include "daemon/backend/lws_call_channel.h"
 #include "daemon/backend/rest_backend.h"
+#include "daemon/calls/call_registry.h"
+#include "daemon/push/push_endpoint.h"
 #include "daemon/rpc/calls_service.h"
 #include "daemon/rpc/event_bus.h"
 #include "daemon/rpc/peer_access.h"
@@ -29,10 +32,13 @@ struct Daemon::Components {
   std::unique_ptr<EventLoop> engine;
   std::unique_ptr<LwsHttpClient> http;
   std::unique_ptr<RestBackend> backend;
+  std::unique_ptr<LwsCallChannel> channel;
   std::unique_ptr<rpc::EventBus> bus;
   std::unique_ptr<ServerOpQueue> ops;
   std::unique_ptr<PushRegistry> push;
   std::unique_ptr<Session> session;
+  std::unique_ptr<CallRegistry> calls;
+  std::unique_ptr<PushEndpoint> push_endpoint;
   std::unique_ptr<rpc::UnixListener> listener;
   rpc::PeerRegistry peers;
   std::unique_ptr<rpc::CallsService> service;
@@ -61,6 +67,12 @@ absl::Status Daemon::Start() {
   backend_options.base_url = config_.server_url;
   backend_options.request_timeout = config_.request_timeout;
   ASSIGN_OR_RETURN(c.backend, RestBackend::Create(c.http.get(), c.engine.get(), backend_options));
+  LwsCallChannel::Options channel_options;
+  channel_options.base_url = config_.server_url;
+  channel_options.ca_file = config_.ca_file;
+  channel_options.allow_insecure_http = config_.allow_insecure_http;
+  channel_options.connect_timeout = config_.request_timeout;
+  ASSIGN_OR_RETURN(c.channel, LwsCallChannel::Create(c.engine.get(), channel_options));
 
   // The builder runs on the engine; the session exists by the first event.
   c.bus = std::make_unique<rpc::EventBus>(c.engine->clock(), [this](callsd::v1::State* state) {
@@ -68,6 +80,13 @@ absl::Status Daemon::Start() {
     if (c_->push != nullptr) {
       for (const StoredPushToken& t : c_->push->tokens()) rpc::ToProto(t, state->add_push_tokens());
     }
+    if (c_->calls != nullptr) {
+      const absl::Time now = c_->engine->clock().Now();
+      for (const CallRecord& call : c_->calls->Ongoing()) {
+        rpc::ToProto(call, now, state->add_calls());
+      }
+    }
+    if (c_->push_endpoint != nullptr) state->set_push_endpoint_url(c_->push_endpoint->url());
     state->set_daemon_version(CALLSD_VERSION);
   });
   Session::Options session_options;
@@ -89,15 +108,49 @@ absl::Status Daemon::Start() {
                                         c.push.get(), c.bus.get(), session_options);
   c.push->set_session(c.session.get());
   c.session->AddListener(c.push.get());
+  CallRegistry::Options call_options;
+  call_options.ringing_timeout = config_.ringing_timeout;
+  call_options.reconnect_window = config_.reconnect_window;
+  call_options.request_timeout = config_.request_timeout;
+  c.calls = std::make_unique<CallRegistry>(c.engine.get(), c.store.get(), c.backend.get(),
+                                           c.channel.get(), c.session.get(), c.bus.get(),
+                                           call_options);
+  c.session->AddListener(c.calls.get());
 
   // State first (tokens, queued work), then the session that acts on it.
   absl::Status started;
   c.engine->RunSync([&] {
     started = c.push->Start();
     if (started.ok()) started = c.ops->Start();
+    if (started.ok()) started = c.calls->Start();
     if (started.ok()) started = c.session->Start();
   });
   RETURN_IF_ERROR(started);
+
+  if (!config_.push_endpoint.empty()) {
+    EventLoop* engine = c.engine.get();
+    CallRegistry* calls = c.calls.get();
+    ASSIGN_OR_RETURN(
+        c.push_endpoint,
+        PushEndpoint::Start(
+            config_.push_endpoint,
+            [engine, calls](const std::string& payload)
+                -> absl::StatusOr<wire::v1::PushEndpointAnswer> {
+              absl::StatusOr<CallRegistry::PushResult> result =
+                  absl::UnavailableError("callsd is shutting down");
+              engine->RunSync([&] {
+                calls->DeliverPush(payload, [&](absl::StatusOr<CallRegistry::PushResult> r) {
+                  result = std::move(r);
+                });
+              });
+              if (!result.ok()) return result.status();
+              wire::v1::PushEndpointAnswer answer;
+              answer.set_outcome(CallRegistry::PushOutcomeName(result->outcome));
+              if (result->call) answer.set_call_id(result->call->call_id);
+              return answer;
+            }));
+    c.engine->RunSync([&] { c.bus->StateChanged(); });
+  }
 
   // The socket: from systemd when activated, else our own.
   ASSIGN_OR_RETURN(c.listener, rpc::UnixListener::FromSocketActivation());
@@ -119,6 +172,7 @@ absl::Status Daemon::Start() {
   deps.engine = c.engine.get();
   deps.session = c.session.get();
   deps.push = c.push.get();
+  deps.calls = c.calls.get();
   deps.bus = c.bus.get();
   deps.peers = &c.peers;
   deps.policy = policy;
@@ -146,8 +200,10 @@ void Daemon::Shutdown() {
   c.stopped = true;
   LOG(INFO) << "shutting down";
   if (c.acceptor) c.acceptor->Stop();
+  c.push_endpoint.reset();
   if (c.engine) {
     c.engine->RunSync([&] {
+      if (c.calls) c.calls->Shutdown();
       if (c.session) c.session->Shutdown();
       if (c.push) c.push->Shutdown();
       if (c.ops) c.ops->Shutdown();
@@ -158,12 +214,14 @@ void Daemon::Shutdown() {
   // In-flight requests complete with UNAVAILABLE (posted to the engine,
   // where the shut-down session ignores them).
   c.backend.reset();
+  c.channel.reset();
   c.http.reset();
   if (c.engine) c.engine->Stop();
   c.acceptor.reset();
   c.server.reset();
   c.service.reset();
   c.listener.reset();  // removes the socket
+  c.calls.reset();
   c.session.reset();
   c.push.reset();
   c.ops.reset();

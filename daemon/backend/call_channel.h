@@ -41,8 +41,10 @@ class CallChannel {
   // channel closes are dropped (OnChannelClosed tells).
   virtual void Send(const wire::v1::WsMessage& message) = 0;
 
-  // Closes the WebSocket (a clean close frame) and drops queued messages.
-  // No listener callback follows. A no-op when closed.
+  // Closes the WebSocket: once open, the messages already queued go out
+  // first, then a clean close frame (bounded in time); before the server's
+  // hello the connection is abandoned and the queue dropped. No listener
+  // callback follows. A no-op when closed.
   virtual void Close() = 0;
 
   // Open, or opening.

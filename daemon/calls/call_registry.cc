@@ -32,6 +32,17 @@ CallState StateFromServer(const std::string& state, const CallRecord& call) {
 
 }  // namespace
 
+const char* CallRegistry::PushOutcomeName(PushOutcome outcome) {
+  switch (outcome) {
+    case PushOutcome::kRang: return "rang";
+    case PushOutcome::kDuplicate: return "duplicate";
+    case PushOutcome::kCallEnded: return "call_ended";
+    case PushOutcome::kCanceled: return "canceled";
+    case PushOutcome::kMissed: return "missed";
+  }
+  return "";
+}
+
 CallRegistry::CallRegistry(Scheduler* engine, StateStore* store, Backend* backend,
                            CallChannel* channel, Session* session, EventSink* events,
                            Options options)

@@ -46,6 +46,8 @@ class CallRegistry final : public SessionListener, public CallChannel::Listener 
   };
 
   enum class PushOutcome { kRang, kDuplicate, kCallEnded, kCanceled, kMissed };
+  // "rang", "duplicate", "call_ended", "canceled", "missed".
+  static const char* PushOutcomeName(PushOutcome outcome);
   struct PushResult {
     PushOutcome outcome = PushOutcome::kRang;
     std::optional<CallRecord> call;

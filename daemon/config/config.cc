@@ -64,6 +64,12 @@ void Read(TomlReader& r, Config& c) {
                    &c.retry_initial);
   r.MillisDuration("session.retry_max_ms", absl::Milliseconds(10), absl::Hours(1), &c.retry_max);
 
+  r.SecondsDuration("calls.ringing_timeout_s", absl::Seconds(5), absl::Minutes(10),
+                    &c.ringing_timeout);
+  r.SecondsDuration("calls.reconnect_window_s", absl::Seconds(1), absl::Minutes(10),
+                    &c.reconnect_window);
+  r.String("push.endpoint", &c.push_endpoint);
+
   r.Enum("access.control", {"group", "operators"}, &c.control_tier);
   r.StringList("access.operator_users", &c.operator_users);
   r.StringList("access.operator_groups", &c.operator_groups);
@@ -96,6 +102,16 @@ void Validate(TomlReader& r, Config& c) {
   }
   if (!c.ca_file.empty() && access(c.ca_file.c_str(), R_OK) != 0) {
     r.Fail("server.ca_file", absl::StrCat("cannot read ", c.ca_file, ": ", std::strerror(errno)));
+  }
+  if (!c.push_endpoint.empty()) {
+    const size_t colon = c.push_endpoint.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(c.push_endpoint.substr(colon + 1), &port) || port < 0 || port > 65535) {
+      r.Fail("push.endpoint", "must be HOST:PORT, e.g. \"127.0.0.1:0\"");
+    } else if (!IsLoopbackHost(c.push_endpoint.substr(0, colon))) {
+      r.Fail("push.endpoint", "must listen on a loopback address (127.0.0.1 or ::1)");
+    }
   }
   if (c.retry_max < c.retry_initial) {
     r.Fail("session.retry_max_ms", "must not be smaller than session.retry_initial_ms");

@@ -31,6 +31,16 @@ struct Config {
   absl::Duration retry_initial = absl::Seconds(1);        // session.retry_initial_ms
   absl::Duration retry_max = absl::Seconds(60);           // session.retry_max_ms
 
+  // [calls]
+  absl::Duration ringing_timeout = absl::Seconds(60);   // calls.ringing_timeout_s
+  absl::Duration reconnect_window = absl::Seconds(15);  // calls.reconnect_window_s
+
+  // [push]
+  // The built-in push endpoint: "HOST:PORT" on loopback (port 0: any free
+  // port), or "" (off, the default). Its URL can be registered as a push
+  // token when no push distributor bridge runs.
+  std::string push_endpoint;  // push.endpoint
+
   // [access]
   // "group": socket group members may use call control; "operators": only
   // the admin tier may.

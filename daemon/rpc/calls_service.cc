@@ -361,4 +361,127 @@ grpc::ServerUnaryReactor* CallsService::ListPushTokens(Ctx* ctx, const Bytes* re
                           });
 }
 
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* CallsService::CallAction(
+    Ctx* ctx, const Bytes* request, Bytes* response, const char* method,
+    absl::AnyInvocable<void(CallRegistry*, const Req&, CallRegistry::Done<CallRecord>)> action) {
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kControl, method,
+      [this, action = std::move(action)](Req req, Reply<Resp> reply) mutable {
+        action(deps_.calls, req,
+               [this, reply = std::move(reply)](absl::StatusOr<CallRecord> call) mutable {
+                 if (!call.ok()) return std::move(reply)(call.status());
+                 Resp resp;
+                 ToProto(*call, deps_.engine->clock().Now(), resp.mutable_call());
+                 std::move(reply)(std::move(resp));
+               });
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::Dial(Ctx* ctx, const Bytes* request, Bytes* response) {
+  using Req = callsd::v1::DialRequest;
+  return CallAction<Req, callsd::v1::DialResponse>(
+      ctx, request, response, "Dial",
+      [](CallRegistry* calls, const Req& req, CallRegistry::Done<CallRecord> done) {
+        calls->Dial(req.callee_id(), req.video(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::Accept(Ctx* ctx, const Bytes* request,
+                                               Bytes* response) {
+  using Req = callsd::v1::AcceptRequest;
+  return CallAction<Req, callsd::v1::AcceptResponse>(
+      ctx, request, response, "Accept",
+      [](CallRegistry* calls, const Req& req, CallRegistry::Done<CallRecord> done) {
+        calls->Accept(req.call_id(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::Decline(Ctx* ctx, const Bytes* request,
+                                                Bytes* response) {
+  using Req = callsd::v1::DeclineRequest;
+  return CallAction<Req, callsd::v1::DeclineResponse>(
+      ctx, request, response, "Decline",
+      [](CallRegistry* calls, const Req& req, CallRegistry::Done<CallRecord> done) {
+        calls->Decline(req.call_id(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::End(Ctx* ctx, const Bytes* request, Bytes* response) {
+  using Req = callsd::v1::EndRequest;
+  return CallAction<Req, callsd::v1::EndResponse>(
+      ctx, request, response, "End",
+      [](CallRegistry* calls, const Req& req, CallRegistry::Done<CallRecord> done) {
+        calls->End(req.call_id(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::SetMuted(Ctx* ctx, const Bytes* request,
+                                                 Bytes* response) {
+  using Req = callsd::v1::SetMutedRequest;
+  return CallAction<Req, callsd::v1::SetMutedResponse>(
+      ctx, request, response, "SetMuted",
+      [](CallRegistry* calls, const Req& req, CallRegistry::Done<CallRecord> done) {
+        calls->SetMuted(req.call_id(), req.muted(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::ListCalls(Ctx* ctx, const Bytes* request,
+                                                  Bytes* response) {
+  using Req = callsd::v1::ListCallsRequest;
+  using Resp = callsd::v1::ListCallsResponse;
+  return Unary<Req, Resp>(ctx, request, response, Tier::kRead, "ListCalls",
+                          [this](Req, Reply<Resp> reply) {
+                            Resp resp;
+                            const absl::Time now = deps_.engine->clock().Now();
+                            for (const CallRecord& c : deps_.calls->List()) {
+                              ToProto(c, now, resp.add_calls());
+                            }
+                            std::move(reply)(std::move(resp));
+                          });
+}
+
+grpc::ServerUnaryReactor* CallsService::GetCallHistory(Ctx* ctx, const Bytes* request,
+                                                       Bytes* response) {
+  using Req = callsd::v1::GetCallHistoryRequest;
+  using Resp = callsd::v1::GetCallHistoryResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kRead, "GetCallHistory", [this](Req req, Reply<Resp> reply) {
+        const SessionSnapshot& me = deps_.session->snapshot();
+        deps_.calls->GetHistory(
+            req.limit() == 0 ? 20 : req.limit(), req.next(),
+            [user = me.user_id, reply = std::move(reply)](
+                absl::StatusOr<CallRegistry::History> history) mutable {
+              if (!history.ok()) return std::move(reply)(history.status());
+              Resp resp;
+              for (const wire::v1::CallInfo& info : history->calls) {
+                ToProto(info, user, resp.add_calls());
+              }
+              resp.set_next(history->next);
+              resp.set_from_cache(history->from_cache);
+              std::move(reply)(std::move(resp));
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::DeliverPush(Ctx* ctx, const Bytes* request,
+                                                    Bytes* response) {
+  using Req = callsd::v1::DeliverPushRequest;
+  using Resp = callsd::v1::DeliverPushResponse;
+  return Unary<Req, Resp>(
+      ctx, request, response, Tier::kControl, "DeliverPush", [this](Req req, Reply<Resp> reply) {
+        deps_.calls->DeliverPush(
+            req.payload(), [this, reply = std::move(reply)](
+                               absl::StatusOr<CallRegistry::PushResult> result) mutable {
+              if (!result.ok()) return std::move(reply)(result.status());
+              Resp resp;
+              resp.set_outcome(ToProto(result->outcome));
+              if (result->call) {
+                ToProto(*result->call, deps_.engine->clock().Now(), resp.mutable_call());
+              }
+              std::move(reply)(std::move(resp));
+            });
+      });
+}
+
 }  // namespace callsd::daemon::rpc

@@ -21,6 +21,7 @@
 #include "common/scheduler.h"
 #include "daemon/rpc/event_bus.h"
 #include "daemon/rpc/peer_access.h"
+#include "daemon/calls/call_registry.h"
 #include "daemon/session/push_registry.h"
 #include "daemon/session/session.h"
 
@@ -47,7 +48,15 @@ using RawCallsService = StackLayers<
     callsd::v1::Calls::WithRawCallbackMethod_RegisterPushToken,
     callsd::v1::Calls::WithRawCallbackMethod_UnregisterPushToken,
     callsd::v1::Calls::WithRawCallbackMethod_UnregisterAllPushTokens,
-    callsd::v1::Calls::WithRawCallbackMethod_ListPushTokens>::type;
+    callsd::v1::Calls::WithRawCallbackMethod_ListPushTokens,
+    callsd::v1::Calls::WithRawCallbackMethod_Dial,
+    callsd::v1::Calls::WithRawCallbackMethod_Accept,
+    callsd::v1::Calls::WithRawCallbackMethod_Decline,
+    callsd::v1::Calls::WithRawCallbackMethod_End,
+    callsd::v1::Calls::WithRawCallbackMethod_SetMuted,
+    callsd::v1::Calls::WithRawCallbackMethod_ListCalls,
+    callsd::v1::Calls::WithRawCallbackMethod_GetCallHistory,
+    callsd::v1::Calls::WithRawCallbackMethod_DeliverPush>::type;
 
 class CallsService final : public RawCallsService {
  public:
@@ -55,6 +64,7 @@ class CallsService final : public RawCallsService {
     Scheduler* engine = nullptr;
     Session* session = nullptr;
     PushRegistry* push = nullptr;
+    CallRegistry* calls = nullptr;
     EventBus* bus = nullptr;
     const PeerRegistry* peers = nullptr;
     AccessPolicy policy;
@@ -83,6 +93,16 @@ class CallsService final : public RawCallsService {
                                                     Bytes* response) override;
   grpc::ServerUnaryReactor* ListPushTokens(Ctx* ctx, const Bytes* request,
                                            Bytes* response) override;
+  grpc::ServerUnaryReactor* Dial(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* Accept(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* Decline(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* End(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* SetMuted(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* ListCalls(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* GetCallHistory(Ctx* ctx, const Bytes* request,
+                                           Bytes* response) override;
+  grpc::ServerUnaryReactor* DeliverPush(Ctx* ctx, const Bytes* request,
+                                        Bytes* response) override;
 
  private:
   // Answers a unary call once, from any thread.
@@ -100,6 +120,11 @@ class CallsService final : public RawCallsService {
 
   absl::Status CheckPeer(Ctx* ctx, Tier tier, const char* method) const;
   void FillState(callsd::v1::State* out) const;
+  // A call action on the engine whose answer is the call (Accept, End...).
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* CallAction(
+      Ctx* ctx, const Bytes* request, Bytes* response, const char* method,
+      absl::AnyInvocable<void(CallRegistry*, const Req&, CallRegistry::Done<CallRecord>)> action);
 
   const Deps deps_;
 };

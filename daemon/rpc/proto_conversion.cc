@@ -92,6 +92,51 @@ void ToProto(const CallRecord& c, absl::Time now, callsd::v1::Call* out) {
   }
 }
 
+void ToProto(const wire::v1::CallInfo& info, const std::string& me, callsd::v1::Call* out) {
+  CallRecord c;
+  c.call_id = info.call_id();
+  c.direction = info.caller().user_id() == me ? CallDirection::kOutgoing : CallDirection::kIncoming;
+  c.caller_id = info.caller().user_id();
+  c.caller_nickname = info.caller().nickname();
+  c.callee_id = info.callee().user_id();
+  c.callee_nickname = info.callee().nickname();
+  c.video = info.video();
+  c.started_at = absl::FromUnixMillis(info.created_at());
+  auto time = [](int64_t ms) {
+    return ms > 0 ? std::optional<absl::Time>(absl::FromUnixMillis(ms)) : std::nullopt;
+  };
+  c.established_at = time(info.established_at());
+  c.connected_at = time(info.connected_at());
+  c.ended_at = time(info.ended_at());
+  c.state = info.state() == "ended"         ? CallState::kEnded
+            : info.state() == "connected"   ? CallState::kConnected
+            : info.state() == "established" ? CallState::kEstablished
+                                            : CallState::kRinging;
+  c.end_result = info.end_result().empty() ? EndResult::kNone : EndResultFromName(info.end_result());
+  // The caller's no_answer is the callee's timed_out.
+  if (c.end_result == EndResult::kNoAnswer && c.direction == CallDirection::kIncoming) {
+    c.end_result = EndResult::kTimedOut;
+  }
+  c.ended_by = info.ended_by();
+  const absl::Time now = c.ended_at.value_or(absl::Now());
+  ToProto(c, now, out);
+  if (info.duration_ms() > 0) out->set_duration_ms(info.duration_ms());
+}
+
+callsd::v1::DeliverPushResponse::Outcome ToProto(CallRegistry::PushOutcome outcome) {
+  switch (outcome) {
+    case CallRegistry::PushOutcome::kRang: return callsd::v1::DeliverPushResponse::OUTCOME_RANG;
+    case CallRegistry::PushOutcome::kDuplicate:
+      return callsd::v1::DeliverPushResponse::OUTCOME_DUPLICATE;
+    case CallRegistry::PushOutcome::kCallEnded:
+      return callsd::v1::DeliverPushResponse::OUTCOME_CALL_ENDED;
+    case CallRegistry::PushOutcome::kCanceled:
+      return callsd::v1::DeliverPushResponse::OUTCOME_CANCELED;
+    case CallRegistry::PushOutcome::kMissed: return callsd::v1::DeliverPushResponse::OUTCOME_MISSED;
+  }
+  return callsd::v1::DeliverPushResponse::OUTCOME_UNSPECIFIED;
+}
+
 void FillSessionState(const SessionSnapshot& s, callsd::v1::State* out) {
   out->set_app_id(s.app_id);
   out->set_session_state(ToProto(s.state));

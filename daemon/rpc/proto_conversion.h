@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "callsd/v1/callsd.pb.h"
+#include "daemon/calls/call_registry.h"
 #include "daemon/events/events.h"
 #include "google/protobuf/timestamp.pb.h"
 
@@ -24,6 +25,10 @@ void FillSessionState(const SessionSnapshot& snapshot, callsd::v1::State* out);
 
 // A call as seen at `now` (its duration counts up while connected).
 void ToProto(const CallRecord& call, absl::Time now, callsd::v1::Call* out);
+
+// A call log entry of the server, as seen by `me` (direction, peer).
+void ToProto(const wire::v1::CallInfo& info, const std::string& me, callsd::v1::Call* out);
+callsd::v1::DeliverPushResponse::Outcome ToProto(CallRegistry::PushOutcome outcome);
 
 // The event payload of a domain event (seq and time are the bus's).
 void FillEvent(const DomainEvent& event, absl::Time now, callsd::v1::Event* out);

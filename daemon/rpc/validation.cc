@@ -94,4 +94,35 @@ absl::Status Validate(const callsd::v1::UnregisterAllPushTokensRequest& request)
   return ValidateType(request.type());
 }
 
+absl::Status Validate(const callsd::v1::DialRequest& request) {
+  return ValidateText("callee_id", request.callee_id(), kMaxIdBytes);
+}
+absl::Status Validate(const callsd::v1::AcceptRequest& request) {
+  return ValidateText("call_id", request.call_id(), kMaxCallIdBytes);
+}
+absl::Status Validate(const callsd::v1::DeclineRequest& request) {
+  return ValidateText("call_id", request.call_id(), kMaxCallIdBytes);
+}
+absl::Status Validate(const callsd::v1::EndRequest& request) {
+  return ValidateText("call_id", request.call_id(), kMaxCallIdBytes);
+}
+absl::Status Validate(const callsd::v1::SetMutedRequest& request) {
+  return ValidateText("call_id", request.call_id(), kMaxCallIdBytes);
+}
+absl::Status Validate(const callsd::v1::GetCallHistoryRequest& request) {
+  if (request.limit() < 0 || request.limit() > 100) {
+    return InvalidField("limit", absl::StrCat("must be 1..100 (0: 20), got ", request.limit()));
+  }
+  if (request.next().size() > 1024) return InvalidField("next", "is longer than 1024 bytes");
+  return absl::OkStatus();
+}
+absl::Status Validate(const callsd::v1::DeliverPushRequest& request) {
+  if (request.payload().empty()) return InvalidField("payload", "must not be empty");
+  if (request.payload().size() > 4096) {
+    return InvalidField("payload", absl::StrCat("is ", request.payload().size(),
+                                                " bytes; a push payload is at most 4096"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace callsd::daemon::rpc

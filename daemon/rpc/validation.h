@@ -31,6 +31,15 @@ absl::Status ValidatePushToken(absl::string_view token);
 absl::Status Validate(const callsd::v1::RegisterPushTokenRequest& request);
 absl::Status Validate(const callsd::v1::UnregisterPushTokenRequest& request);
 absl::Status Validate(const callsd::v1::UnregisterAllPushTokensRequest& request);
+inline constexpr size_t kMaxCallIdBytes = 128;
+inline absl::Status Validate(const callsd::v1::ListCallsRequest&) { return absl::OkStatus(); }
+absl::Status Validate(const callsd::v1::DialRequest& request);
+absl::Status Validate(const callsd::v1::AcceptRequest& request);
+absl::Status Validate(const callsd::v1::DeclineRequest& request);
+absl::Status Validate(const callsd::v1::EndRequest& request);
+absl::Status Validate(const callsd::v1::SetMutedRequest& request);
+absl::Status Validate(const callsd::v1::GetCallHistoryRequest& request);
+absl::Status Validate(const callsd::v1::DeliverPushRequest& request);
 
 }  // namespace callsd::daemon::rpc
 
