@@ -293,6 +293,9 @@ std::string FormatState(const v1::State& state, const TimeContext& tc) {
   rows.emplace_back("push tokens", state.push_tokens().empty()
                                        ? "none"
                                        : TokenSummary(state.push_tokens()));
+  if (!state.push_endpoint_url().empty()) {
+    rows.emplace_back("push endpoint", state.push_endpoint_url());
+  }
   rows.emplace_back("event seq", absl::StrCat(state.event_seq()));
   if (!state.daemon_version().empty()) rows.emplace_back("daemon", state.daemon_version());
   std::string out = FormatKeyValues(rows);

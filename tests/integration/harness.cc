@@ -1,6 +1,10 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -10,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -470,6 +475,108 @@ bool Watcher::WaitForLine(const std::string& needle, absl::Duration timeout) con
       },
       timeout);
 }
+
+// --- GatedProxy ------------------------------------------------------------------------
+
+struct GatedProxy::Impl {
+  int upstream_port = 0;
+  int listen_fd = -1;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> open{true};
+  std::atomic<int> connections{0};
+  std::thread acceptor;
+  absl::Mutex mu;
+  std::vector<std::thread> pumps ABSL_GUARDED_BY(mu);
+
+  void Pump(int client) {
+    // Wait for the gate, then connect upstream and copy both ways.
+    while (!open.load() && !stop.load()) {
+      pollfd p{client, POLLIN | POLLRDHUP, 0};
+      if (::poll(&p, 1, 10) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+        ::close(client);
+        return;
+      }
+    }
+    const int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(upstream_port));
+    if (::connect(up, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(up);
+      ::close(client);
+      return;
+    }
+    char buf[16384];
+    while (!stop.load()) {
+      pollfd p[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
+      if (::poll(p, 2, 50) <= 0) continue;
+      bool done = false;
+      for (int i = 0; i < 2 && !done; ++i) {
+        if (p[i].revents == 0) continue;
+        const ssize_t n = ::read(p[i].fd, buf, sizeof(buf));
+        if (n <= 0) {
+          done = true;
+          break;
+        }
+        const int to = i == 0 ? up : client;
+        for (ssize_t off = 0; off < n;) {
+          const ssize_t w = ::write(to, buf + off, n - off);
+          if (w <= 0) {
+            done = true;
+            break;
+          }
+          off += w;
+        }
+      }
+      if (done) break;
+    }
+    ::close(up);
+    ::close(client);
+  }
+};
+
+GatedProxy::GatedProxy(int upstream_port) : impl_(std::make_unique<Impl>()) {
+  impl_->upstream_port = upstream_port;
+  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(impl_->listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  EXPECT_EQ(::listen(impl_->listen_fd, 64), 0);
+  Impl* impl = impl_.get();
+  impl_->acceptor = std::thread([impl] {
+    while (!impl->stop.load()) {
+      pollfd p{impl->listen_fd, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      const int c = ::accept4(impl->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      ++impl->connections;
+      absl::MutexLock lock(&impl->mu);
+      impl->pumps.emplace_back([impl, c] { impl->Pump(c); });
+    }
+  });
+}
+
+GatedProxy::~GatedProxy() {
+  impl_->stop = true;
+  impl_->acceptor.join();  // no new pumps after this
+  std::vector<std::thread> pumps;
+  {
+    absl::MutexLock lock(&impl_->mu);
+    pumps.swap(impl_->pumps);
+  }
+  for (std::thread& t : pumps) t.join();
+  ::close(impl_->listen_fd);
+}
+
+std::string GatedProxy::url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+void GatedProxy::Close() { impl_->open = false; }
+void GatedProxy::Open() { impl_->open = true; }
+int GatedProxy::connections() const { return impl_->connections.load(); }
 
 // --- DaemonTest ------------------------------------------------------------------------
 

@@ -187,6 +187,25 @@ class Watcher {
   std::unique_ptr<Process> process_;
 };
 
+// A TCP proxy on loopback in front of `upstream_port`: new connections are
+// held (not forwarded) while the gate is closed, and forwarded byte for byte
+// once it opens. Makes "the server is slow" happen on demand.
+class GatedProxy {
+ public:
+  explicit GatedProxy(int upstream_port);
+  ~GatedProxy();
+  int port() const { return port_; }
+  std::string url() const;
+  void Close();  // hold new connections
+  void Open();   // forward held and new connections
+  int connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
 // A fixture with a calls-server and one callsd on it (started in SetUp),
 // whose logs are printed when a test fails.
 class DaemonTest : public ::testing::Test {

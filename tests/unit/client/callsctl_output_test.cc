@@ -77,6 +77,19 @@ TEST(FormatStateTest, AuthenticatedWithSessionToken) {
             "daemon:        0.1.0\n");
 }
 
+TEST(FormatStateTest, ShowsThePushEndpoint) {
+  v1::State state;
+  state.set_app_id("demo-app");
+  state.set_session_state(v1::SESSION_STATE_LOGGED_OUT);
+  state.set_push_endpoint_url("http://127.0.0.1:4567/push");
+  EXPECT_EQ(FormatState(state, Utc()),
+            "app id:        demo-app\n"
+            "state:         LOGGED_OUT\n"
+            "push tokens:   none\n"
+            "push endpoint: http://127.0.0.1:4567/push\n"
+            "event seq:     0\n");
+}
+
 TEST(FormatStateTest, NotInitialized) {
   v1::State state;
   state.set_session_state(v1::SESSION_STATE_NOT_INITIALIZED);
