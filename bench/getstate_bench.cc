@@ -18,32 +18,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/bench_util.h"
-#include "echo.grpc.pb.h"
+#include "bench/echo_server.h"
 #include "callsd/v1/callsd.grpc.pb.h"
 
 namespace callsd::bench {
 namespace {
-
-class EchoService final : public callsd::bench::Echo::CallbackService {
-  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* ctx, const EchoMessage* request,
-                                 EchoMessage* response) override {
-    *response = *request;
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-};
-
-int ServeEcho(const std::string& path) {
-  EchoService service;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
-  builder.RegisterService(&service);
-  auto server = builder.BuildAndStart();
-  if (!server) return 1;
-  server->Wait();  // until SIGTERM kills the process
-  return 0;
-}
 
 struct Fixture {
   std::string dir;
@@ -104,8 +83,7 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/cdb-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) return 1;
   f.dir = tmpl;
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
-  f.echo_pid = Spawn({self, "--serve_echo", f.dir + "/echo.sock"}, f.dir + "/echo.log");
+  f.echo_pid = SpawnEchoServer(f.dir + "/echo.sock", f.dir + "/echo.log");
   f.callsd_pid = Spawn({CALLSD_BIN, "--socket=" + f.dir + "/callsd.sock",
                         "--state_dir=" + f.dir + "/state", "--server_url=http://127.0.0.1:9"},
                        f.dir + "/callsd.log");
@@ -113,8 +91,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "servers did not start; logs in %s\n", f.dir.c_str());
     return 1;
   }
-  f.echo = callsd::bench::Echo::NewStub(
-      grpc::CreateChannel("unix:" + f.dir + "/echo.sock", grpc::InsecureChannelCredentials()));
+  f.echo = ConnectEcho(f.dir + "/echo.sock");
   f.calls = callsd::v1::Calls::NewStub(
       grpc::CreateChannel("unix:" + f.dir + "/callsd.sock", grpc::InsecureChannelCredentials()));
 

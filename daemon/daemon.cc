@@ -3,9 +3,15 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/event_loop.h"
 #include "common/http/lws_http_client.h"
 #include "common/status_macros.h"
@@ -45,7 +51,66 @@ struct Daemon::Components {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<rpc::PeerAcceptor> acceptor;
   bool stopped = false;
+  // Engine sequence only.
+  std::string last_status;
+  TimerId watchdog_timer = 0;
+  absl::Duration watchdog_every;
 };
+
+namespace {
+
+std::string StatusLineFor(const callsd::v1::State& state) {
+  std::string line;
+  switch (state.session_state()) {
+    case callsd::v1::SESSION_STATE_NOT_INITIALIZED:
+      return "not initialized (run callsctl init APP_ID)";
+    case callsd::v1::SESSION_STATE_LOGGED_OUT:
+      line = absl::StrCat("app ", state.app_id(), ", logged out");
+      break;
+    case callsd::v1::SESSION_STATE_AUTHENTICATING:
+      line = absl::StrCat("authenticating ", state.user().user_id());
+      break;
+    case callsd::v1::SESSION_STATE_AUTHENTICATED:
+      line = absl::StrCat("logged in as ", state.user().user_id());
+      break;
+    case callsd::v1::SESSION_STATE_TOKEN_REQUIRED:
+      line = absl::StrCat("token required for ", state.user().user_id());
+      break;
+    default:
+      return "unknown";
+  }
+  if (state.calls_size() > 0) absl::StrAppend(&line, ", ", state.calls_size(), " call(s)");
+  return line;
+}
+
+// A token file, or "credential:NAME" from systemd's $CREDENTIALS_DIRECTORY.
+absl::StatusOr<std::string> ReadProvisionedToken(const std::string& spec) {
+  std::string path = spec;
+  if (spec.rfind("credential:", 0) == 0) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (dir == nullptr || *dir == '\0') {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "provision.access_token_file: ", spec,
+          " needs $CREDENTIALS_DIRECTORY (systemd LoadCredential=), which is not set"));
+    }
+    path = absl::StrCat(dir, "/", spec.substr(11));
+  }
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("provision.access_token_file: cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token(absl::StripAsciiWhitespace(text.str()));
+  if (token.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("provision.access_token_file: ", path, " is empty"));
+  }
+  return token;
+}
+
+}  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
 
@@ -89,6 +154,13 @@ absl::Status Daemon::Start() {
     if (c_->push_endpoint != nullptr) state->set_push_endpoint_url(c_->push_endpoint->url());
     state->set_daemon_version(CALLSD_VERSION);
   });
+  // systemd sees the session in `systemctl status` (STATUS=).
+  c.bus->SetObserver([this](const callsd::v1::State& state) {
+    std::string line = StatusLineFor(state);
+    if (line == c_->last_status) return;
+    c_->last_status = std::move(line);
+    sd_notifyf(0, "STATUS=%s", c_->last_status.c_str());
+  });
   Session::Options session_options;
   session_options.token_refresh_lead = config_.token_refresh_lead;
   session_options.retry_initial = config_.retry_initial;
@@ -126,6 +198,8 @@ absl::Status Daemon::Start() {
     if (started.ok()) started = c.session->Start();
   });
   RETURN_IF_ERROR(started);
+  RETURN_IF_ERROR(Provision());
+  StartWatchdog();
 
   if (!config_.push_endpoint.empty()) {
     EventLoop* engine = c.engine.get();
@@ -194,6 +268,56 @@ absl::Status Daemon::Start() {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::Provision() {
+  Components& c = *c_;
+  if (config_.provision_app_id.empty()) return absl::OkStatus();
+  std::string token;
+  if (!config_.provision_user.empty()) {
+    ASSIGN_OR_RETURN(token, ReadProvisionedToken(config_.provision_token_file));
+  }
+  c.engine->RunSync([&] {
+    Session* session = c.session.get();
+    if (session->snapshot().app_id != config_.provision_app_id) {
+      LOG(INFO) << "provisioning APP_ID " << config_.provision_app_id;
+      session->Init(config_.provision_app_id, [](absl::StatusOr<Session::InitResult> r) {
+        if (!r.ok()) LOG(ERROR) << "provisioned Init failed: " << r.status();
+      });
+    }
+    if (config_.provision_user.empty() ||
+        session->snapshot().user_id == config_.provision_user) {
+      return;
+    }
+    if (!session->snapshot().user_id.empty()) {
+      LOG(INFO) << "logging out " << session->snapshot().user_id << " for the provisioned user";
+      session->Deauthenticate(false, [](absl::StatusOr<Session::DeauthResult>) {});
+    }
+    LOG(INFO) << "logging in the provisioned user " << config_.provision_user;
+    session->Authenticate(config_.provision_user, TokenKind::kAccessToken, token,
+                          [user = config_.provision_user](absl::StatusOr<SessionSnapshot> r) {
+                            if (!r.ok()) {
+                              LOG(ERROR) << "provisioned login of " << user
+                                         << " failed: " << r.status().message();
+                            }
+                          });
+  });
+  return absl::OkStatus();
+}
+
+void Daemon::StartWatchdog() {
+  uint64_t usec = 0;
+  if (sd_watchdog_enabled(/*unset_environment=*/0, &usec) <= 0 || usec == 0) return;
+  const absl::Duration every = absl::Microseconds(usec) / 2;
+  LOG(INFO) << "systemd watchdog: pinging every " << every;
+  // From the engine sequence: a stuck engine stops the pings.
+  c_->watchdog_every = every;
+  c_->engine->Post([this] { PingWatchdog(); });
+}
+
+void Daemon::PingWatchdog() {
+  sd_notify(0, "WATCHDOG=1");
+  c_->watchdog_timer = c_->engine->RunAfter(c_->watchdog_every, [this] { PingWatchdog(); });
+}
+
 void Daemon::Shutdown() {
   if (c_ == nullptr || c_->stopped) return;
   Components& c = *c_;
@@ -203,6 +327,8 @@ void Daemon::Shutdown() {
   c.push_endpoint.reset();
   if (c.engine) {
     c.engine->RunSync([&] {
+      c.engine->Cancel(c.watchdog_timer);
+      c.bus->SetObserver(nullptr);
       if (c.calls) c.calls->Shutdown();
       if (c.session) c.session->Shutdown();
       if (c.push) c.push->Shutdown();
@@ -238,21 +364,7 @@ std::string Daemon::socket_path() const {
 
 std::string Daemon::StatusLine() const {
   if (c_ == nullptr || c_->bus == nullptr) return "starting";
-  std::shared_ptr<const callsd::v1::State> state = c_->bus->state();
-  switch (state->session_state()) {
-    case callsd::v1::SESSION_STATE_NOT_INITIALIZED:
-      return "not initialized (run callsctl init APP_ID)";
-    case callsd::v1::SESSION_STATE_LOGGED_OUT:
-      return absl::StrCat("app ", state->app_id(), ", logged out");
-    case callsd::v1::SESSION_STATE_AUTHENTICATING:
-      return absl::StrCat("authenticating ", state->user().user_id());
-    case callsd::v1::SESSION_STATE_AUTHENTICATED:
-      return absl::StrCat("logged in as ", state->user().user_id());
-    case callsd::v1::SESSION_STATE_TOKEN_REQUIRED:
-      return absl::StrCat("token required for ", state->user().user_id());
-    default:
-      return "unknown";
-  }
+  return StatusLineFor(*c_->bus->state());
 }
 
 }  // namespace callsd::daemon

@@ -40,6 +40,12 @@ class Daemon {
   std::string StatusLine() const;
 
  private:
+  // Initializes and logs in the user of the [provision] config, if any.
+  absl::Status Provision();
+  // WATCHDOG=1 every half WATCHDOG_USEC, from the engine sequence.
+  void StartWatchdog();
+  void PingWatchdog();
+
   struct Components;
   const Config config_;
   std::unique_ptr<Components> c_;

@@ -69,6 +69,9 @@ void Read(TomlReader& r, Config& c) {
   r.SecondsDuration("calls.reconnect_window_s", absl::Seconds(1), absl::Minutes(10),
                     &c.reconnect_window);
   r.String("push.endpoint", &c.push_endpoint);
+  r.String("provision.app_id", &c.provision_app_id);
+  r.String("provision.user_id", &c.provision_user);
+  r.String("provision.access_token_file", &c.provision_token_file);
 
   r.Enum("access.control", {"group", "operators"}, &c.control_tier);
   r.StringList("access.operator_users", &c.operator_users);
@@ -112,6 +115,13 @@ void Validate(TomlReader& r, Config& c) {
     } else if (!IsLoopbackHost(c.push_endpoint.substr(0, colon))) {
       r.Fail("push.endpoint", "must listen on a loopback address (127.0.0.1 or ::1)");
     }
+  }
+  if (!c.provision_user.empty() && c.provision_app_id.empty()) {
+    r.Fail("provision.user_id", "needs provision.app_id too");
+  }
+  if (c.provision_user.empty() != c.provision_token_file.empty()) {
+    r.Fail(c.provision_user.empty() ? "provision.access_token_file" : "provision.user_id",
+           "provision.user_id and provision.access_token_file go together");
   }
   if (c.retry_max < c.retry_initial) {
     r.Fail("session.retry_max_ms", "must not be smaller than session.retry_initial_ms");

@@ -41,6 +41,13 @@ struct Config {
   // token when no push distributor bridge runs.
   std::string push_endpoint;  // push.endpoint
 
+  // [provision] — for kiosks: the daemon initializes and logs in by itself.
+  std::string provision_app_id;      // provision.app_id
+  std::string provision_user;        // provision.user_id
+  // File holding the user's access token; "credential:NAME" reads NAME from
+  // $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+  std::string provision_token_file;  // provision.access_token_file
+
   // [access]
   // "group": socket group members may use call control; "operators": only
   // the admin tier may.

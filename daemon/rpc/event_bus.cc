@@ -37,9 +37,12 @@ void EventBus::StateChanged() { RebuildState(); }
 void EventBus::RebuildState() {
   auto state = std::make_shared<callsd::v1::State>();
   builder_(state.get());
-  absl::MutexLock lock(&mu_);
-  state->set_event_seq(seq_);
-  state_ = std::move(state);
+  {
+    absl::MutexLock lock(&mu_);
+    state->set_event_seq(seq_);
+    state_ = state;
+  }
+  if (observer_) observer_(*state);
 }
 
 void EventBus::Broadcast(EventPtr event) {

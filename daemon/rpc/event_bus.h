@@ -51,6 +51,12 @@ class EventBus final : public EventSink {
 
   EventBus(const Clock& clock, StateBuilder builder);
 
+  // Called on the engine sequence with the new State after every change
+  // (for sd_notify STATUS=). Set before the first change.
+  void SetObserver(std::function<void(const callsd::v1::State&)> observer) {
+    observer_ = std::move(observer);
+  }
+
   // EventSink (engine sequence).
   void Publish(DomainEvent event) override;
   void StateChanged() override;
@@ -79,6 +85,7 @@ class EventBus final : public EventSink {
   const StateBuilder builder_;
 
   // Engine sequence only.
+  std::function<void(const callsd::v1::State&)> observer_;
   std::vector<std::shared_ptr<EventSubscriber>> subscribers_;
   absl::Status closed_;
 

@@ -271,7 +271,8 @@ std::pair<int, std::string> SendSync(HttpRequest request) {
 
 // --- ServerProcess ------------------------------------------------------------------
 
-ServerProcess::ServerProcess(const std::string& dir) : dir_(dir + "/server") {
+ServerProcess::ServerProcess(const std::string& dir, std::vector<std::string> extra_args)
+    : dir_(dir + "/server"), extra_args_(std::move(extra_args)) {
   std::filesystem::create_directories(dir_ + "/demo");
   EXPECT_TRUE(Start());
 }
@@ -285,6 +286,7 @@ bool ServerProcess::Start() {
             absl::StrCat("--port=", port_),  // 0 the first time, then the same
             "--port_file=" + dir_ + "/port", "--db=" + dir_ + "/calls-server.db",
             "--demo_dir=" + dir_ + "/demo"};
+  o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
   o.stderr_path = log_path();
   auto p = Process::Start(o);
   if (!p.ok()) {
@@ -372,6 +374,7 @@ bool DaemonProcess::Start() {
   o.argv = {Binary("callsd"), "--socket=" + socket_, "--state_dir=" + state_dir_,
             "--server_url=" + server_url_, "--verbosity=1"};
   o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
+  o.env = env_;
   o.stderr_path = log_path();
   auto p = Process::Start(o);
   if (!p.ok()) {

@@ -98,7 +98,7 @@ class ServerProcess {
  public:
   // Starts in `dir`/server (database, demo tokens, log). Fails the test if
   // it does not come up.
-  explicit ServerProcess(const std::string& dir);
+  explicit ServerProcess(const std::string& dir, std::vector<std::string> extra_args = {});
   ~ServerProcess();
 
   bool Start();  // again, on the same database and port when restarting
@@ -124,6 +124,7 @@ class ServerProcess {
 
  private:
   std::string dir_;
+  std::vector<std::string> extra_args_;
   int port_ = 0;
   std::unique_ptr<Process> process_;
 };
@@ -153,6 +154,8 @@ class DaemonProcess {
   std::string StoredSessionKey() const;
   void set_server_url(const std::string& url) { server_url_ = url; }
   std::vector<std::string>& extra_args() { return extra_args_; }
+  // Environment for the daemon process (added to the test's).
+  std::map<std::string, std::string>& env() { return env_; }
 
   // Runs callsctl against this daemon with `args`; `stdin_text` is fed to
   // it. Extra process options (uid/gid) may be given.
@@ -165,6 +168,7 @@ class DaemonProcess {
   std::string state_dir_;
   std::string server_url_;
   std::vector<std::string> extra_args_;
+  std::map<std::string, std::string> env_;
   std::unique_ptr<Process> process_;
 };
 
