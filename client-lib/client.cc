@@ -378,9 +378,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   grpc::ChannelArguments args;
   args.SetUserAgentPrefix("callsclient/" CALLSD_VERSION);
   // A local daemon restarts in well under a second: reconnect quickly
-  // rather than with gRPC's default backoff of up to two minutes.
+  // rather than with gRPC's default backoff of up to two minutes. The
+  // minimum stays at gRPC's default: it is also the time a connection gets
+  // to see the server's first frame, and a socket-activated daemon needs
+  // its start-up time for that.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       absl::StrCat("unix:", path), grpc::InsecureChannelCredentials(), args);
