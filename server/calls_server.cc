@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/demo.h"
 #include "server/file_util.h"
+#include "server/push/push_sender.h"
 
 namespace callsd::server {
 
@@ -34,6 +35,21 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
   if (config.port < 0 || config.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--port ", config.port, " is not 0 to 65535"));
   }
+  for (const auto& [flag, value] :
+       {std::pair{"--ringing_timeout_s", options.ringing_timeout_s},
+        std::pair{"--reconnect_window_s", options.reconnect_window_s}}) {
+    if (value && (*value < kMinCallTimerSeconds || *value > kMaxCallTimerSeconds)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, " ", *value, " is not ", kMinCallTimerSeconds, " to ", kMaxCallTimerSeconds));
+    }
+  }
+  CallRouterOptions call_options;
+  call_options.ringing_timeout = options.ringing_timeout_s
+                                     ? absl::Seconds(*options.ringing_timeout_s)
+                                     : config.ringing_timeout;
+  call_options.reconnect_window = options.reconnect_window_s
+                                      ? absl::Seconds(*options.reconnect_window_s)
+                                      : config.reconnect_window;
   std::string db_path = options.db_path.value_or(config.database);
   if (db_path.empty() && !options.demo_dir.empty()) {
     db_path = absl::StrCat(options.demo_dir, "/calls-server.db");
@@ -56,18 +72,46 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
   }
   LOG(INFO) << "apps: " << absl::StrJoin(server->apps_->ids(), ", ");
 
+  // Pushes: a client of the push endpoints (https, or plain http to loopback).
+  LwsHttpClientOptions push_options;
+  push_options.user_agent = "calls-server/0.1";
+  push_options.thread_name = "calls-push";
+  ASSIGN_OR_RETURN(server->push_http_, LwsHttpClient::Create(push_options));
+  server->scheduler_ = std::make_unique<LwsScheduler>(&clock);
+  server->pusher_ = std::make_unique<PushSender>(server->store_.get(), server->push_http_.get(),
+                                                 server->scheduler_.get());
+
+  // Signaling: the WebSocket endpoint and the call router.
+  CallsServer* self = server.get();
+  server->ws_ = std::make_unique<WsEndpoint>(
+      [self](absl::string_view app_id, absl::string_view key) {
+        return self->api_->CheckSession(app_id, key);
+      });
+  server->router_ =
+      std::make_unique<CallRouter>(server->store_.get(), server->scheduler_.get(),
+                                   server->ws_.get(), server->pusher_.get(), call_options);
+  server->ws_->set_router(server->router_.get());
+  ASSIGN_OR_RETURN(const int recovered, server->router_->Recover());
+  LOG(INFO) << "calls: ringing timeout " << absl::FormatDuration(call_options.ringing_timeout)
+            << ", reconnect window " << absl::FormatDuration(call_options.reconnect_window)
+            << ", " << recovered << " call(s) in progress";
+
   ApiOptions api_options;
   api_options.session_token_lifetime = config.session_token_lifetime;
   api_options.max_push_tokens_per_type = config.push_tokens_per_type;
   server->api_ = std::make_unique<Api>(server->store_.get(), server->apps_.get(), &clock,
-                                       api_options);
+                                       api_options, server->router_.get());
 
   LwsHttpServer::Options http_options;
   http_options.listen = config.listen;
   http_options.port = config.port;
   http_options.max_body_bytes = api_options.max_body_bytes;
+  http_options.extra_protocols = {server->scheduler_->protocol(), server->ws_->protocol()};
+  http_options.vhost_options = server->ws_->vhost_options();
   ASSIGN_OR_RETURN(server->http_, LwsHttpServer::Create(http_options, server->api_.get()));
-  LOG(INFO) << "calls-server listening on " << config.listen << ":" << server->port();
+  server->scheduler_->Attach(server->http_->context());
+  LOG(INFO) << "calls-server listening on " << config.listen << ":" << server->port()
+            << " (REST and WebSocket /v1/ws)";
 
   if (!options.port_file.empty()) {
     RETURN_IF_ERROR(
@@ -77,8 +121,20 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
 }
 
 CallsServer::~CallsServer() {
+  // The service loop has stopped (or never ran). Connections that close
+  // while the context goes away must not reach the router, and nothing
+  // queued may run any more.
+  if (ws_) ws_->set_router(nullptr);
+  if (scheduler_) scheduler_->Shutdown();
   http_.reset();
+  // Completes the pushes in flight; their completions are dropped by the
+  // stopped scheduler.
+  push_http_.reset();
+  pusher_.reset();
   api_.reset();
+  router_.reset();
+  ws_.reset();
+  scheduler_.reset();
   store_.reset();
 }
 

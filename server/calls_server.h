@@ -1,5 +1,11 @@
 // CallsServer: owns calls-server's components and starts and stops them in
-// order (configuration, store, demo setup, API, HTTP transport).
+// order (configuration, store, demo setup, push sender, call router, API,
+// HTTP + WebSocket transport).
+//
+// Threads: the caller of Run() is the libwebsockets service thread; the
+// HTTP API, the WebSocket connections, the call router and its timers all
+// run there (LwsScheduler). The push sender's HTTP client has a thread of
+// its own, whose completions are posted back to the service thread.
 #ifndef CALLSD_SERVER_CALLS_SERVER_H_
 #define CALLSD_SERVER_CALLS_SERVER_H_
 
@@ -9,11 +15,16 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/http/lws_http_client.h"
+#include "common/http/lws_http_server.h"
 #include "common/scheduler.h"
 #include "server/app_registry.h"
+#include "server/calls/call_router.h"
 #include "server/http/api.h"
-#include "common/http/lws_http_server.h"
+#include "server/push/push_sender.h"
 #include "server/store/store.h"
+#include "server/ws/lws_scheduler.h"
+#include "server/ws/ws_endpoint.h"
 
 namespace callsd::server {
 
@@ -28,6 +39,8 @@ struct ServerOptions {
   std::string port_file;                  // --port_file; "" for none
   std::optional<std::string> db_path;     // --db
   std::string demo_dir;                   // --demo_dir; "" for none
+  std::optional<int> ringing_timeout_s;   // --ringing_timeout_s
+  std::optional<int> reconnect_window_s;  // --reconnect_window_s
 };
 
 class CallsServer {
@@ -53,10 +66,16 @@ class CallsServer {
  private:
   CallsServer() = default;
 
-  // Destroyed in reverse order: transport, API, store.
+  // Destroyed in this order (see ~CallsServer): transport, push client,
+  // push sender, API, router, WebSocket endpoint, scheduler, store.
   std::unique_ptr<AppRegistry> apps_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<LwsScheduler> scheduler_;
+  std::unique_ptr<WsEndpoint> ws_;
+  std::unique_ptr<CallRouter> router_;
   std::unique_ptr<Api> api_;
+  std::unique_ptr<LwsHttpClient> push_http_;
+  std::unique_ptr<PushSender> pusher_;
   std::unique_ptr<LwsHttpServer> http_;
 };
 

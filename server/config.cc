@@ -92,6 +92,11 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
   reader.Int("push_tokens_per_type", 1, 1000, &per_type);
   config.push_tokens_per_type = static_cast<int>(per_type);
 
+  reader.SecondsDuration("ringing_timeout_s", absl::Seconds(kMinCallTimerSeconds),
+                         absl::Seconds(kMaxCallTimerSeconds), &config.ringing_timeout);
+  reader.SecondsDuration("reconnect_window_s", absl::Seconds(kMinCallTimerSeconds),
+                         absl::Seconds(kMaxCallTimerSeconds), &config.reconnect_window);
+
   ReadApps(reader, base_dir, &config.apps);
   RETURN_IF_ERROR(reader.Finish());
   return config;

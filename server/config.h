@@ -19,10 +19,18 @@ struct ServerConfig {
   std::string database;
   absl::Duration session_token_lifetime = absl::Hours(24 * 7);
   int push_tokens_per_type = 20;
+  // A call that nobody answers ends (no_answer) after this long.
+  absl::Duration ringing_timeout = absl::Seconds(60);
+  // How long a call waits for a side whose WebSocket dropped to resume it.
+  absl::Duration reconnect_window = absl::Seconds(15);
   // The [[apps]], with the SHA-256 of the master token read from each
   // api_token_file (the tokens themselves are not kept).
   AppRegistry apps;
 };
+
+// Bounds of ringing_timeout_s and reconnect_window_s (also for the flags).
+inline constexpr int kMinCallTimerSeconds = 1;
+inline constexpr int kMaxCallTimerSeconds = 3600;
 
 // Master tokens shorter than this are refused.
 inline constexpr size_t kMinMasterTokenBytes = 16;

@@ -17,12 +17,18 @@ ABSL_FLAG(std::string, port_file, "",
           "Write the bound port to this file (atomically) once listening");
 ABSL_FLAG(std::optional<std::string>, db, std::nullopt,
           "SQLite database file (default: the config's `database`, else DEMO_DIR/calls-server.db)");
+ABSL_FLAG(std::optional<int>, ringing_timeout_s, std::nullopt,
+          "Seconds a call rings before it ends unanswered (default: the config's, else 60)");
+ABSL_FLAG(std::optional<int>, reconnect_window_s, std::nullopt,
+          "Seconds a call waits for a dropped WebSocket to resume it (default: the config's, "
+          "else 15)");
 ABSL_FLAG(std::string, demo_dir, "",
           "Set up app demo-app and users alice and bob, with their secrets in this folder");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "calls-server --config FILE | --demo_dir DIR [--port N] [--port_file FILE] [--db FILE]\n"
+      "             [--ringing_timeout_s N] [--reconnect_window_s N]\n"
       "Request logging: GLOG_v=1.");
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
@@ -35,5 +41,7 @@ int main(int argc, char** argv) {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.db_path = absl::GetFlag(FLAGS_db);
   options.demo_dir = absl::GetFlag(FLAGS_demo_dir);
+  options.ringing_timeout_s = absl::GetFlag(FLAGS_ringing_timeout_s);
+  options.reconnect_window_s = absl::GetFlag(FLAGS_reconnect_window_s);
   return callsd::server::RunCallsServer(options);
 }

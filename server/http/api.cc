@@ -25,8 +25,9 @@ int CodeOf(const HttpResponse& response) {
 
 }  // namespace
 
-Api::Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions options)
-    : store_(store), apps_(apps), clock_(clock), options_(std::move(options)) {
+Api::Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions options,
+         CallRouter* calls)
+    : store_(store), apps_(apps), clock_(clock), options_(std::move(options)), calls_(calls) {
   // Platform API.
   Route("POST", "/v1/users", &Api::CreateUser);
   Route("GET", "/v1/users/{user_id}", &Api::GetUser);
@@ -40,6 +41,11 @@ Api::Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions o
   Route("POST", "/v1/push/{type}", &Api::RegisterPushToken);
   Route("DELETE", "/v1/push/{type}", &Api::UnregisterPushTokens);
   Route("DELETE", "/v1/push/{type}/{token...}", &Api::UnregisterPushToken);
+  Route("GET", "/v1/calls", &Api::ListCalls);
+  Route("POST", "/v1/calls/{call_id}/decline", &Api::DeclineCall);
+  Route("GET", "/v1/call_logs", &Api::CallLogs);
+  // Platform API.
+  Route("GET", "/v1/direct_calls", &Api::DirectCalls);
 }
 
 void Api::Route(const char* method, const char* pattern, Method handler) {
@@ -111,8 +117,18 @@ absl::StatusOr<SessionKeyRecord> Api::RequireSession(const HttpRequest& request)
   if (!app.ok()) return app.status();
   absl::string_view key = request.Header(kSessionKey);
   if (key.empty()) return ApiError(kCodeMissingParams, "Session-Key header is missing");
-  absl::StatusOr<SessionKeyRecord> session = store_->FindSessionKey(Sha256Hex(key));
-  if (absl::IsNotFound(session.status()) || (session.ok() && session->user.app_id != *app)) {
+  return CheckSession(*app, key);
+}
+
+absl::StatusOr<SessionKeyRecord> Api::CheckSession(absl::string_view app_id,
+                                                   absl::string_view session_key) {
+  if (app_id.empty()) return ApiError(kCodeMissingParams, "App-Id header is missing");
+  if (!apps_->Contains(app_id)) {
+    return ApiError(kCodeInvalidParams, absl::StrCat("App-Id: unknown app \"", app_id, "\""));
+  }
+  if (session_key.empty()) return ApiError(kCodeMissingParams, "Session-Key header is missing");
+  absl::StatusOr<SessionKeyRecord> session = store_->FindSessionKey(Sha256Hex(session_key));
+  if (absl::IsNotFound(session.status()) || (session.ok() && session->user.app_id != app_id)) {
     return ApiError(kCodeInvalidAccessToken, "invalid session key");
   }
   if (!session.ok()) return session.status();

@@ -25,6 +25,7 @@
 #include "common/scheduler.h"
 #include "common/wire_json.h"
 #include "server/app_registry.h"
+#include "server/calls/call_router.h"
 #include "server/http/http_types.h"
 #include "server/http/router.h"
 #include "server/store/store.h"
@@ -42,14 +43,25 @@ struct ApiOptions {
 
 class Api final : public HttpHandler {
  public:
-  // `store`, `apps` and `clock` must outlive the Api.
-  Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions options = {});
+  // `store`, `apps`, `clock` and `calls` must outlive the Api. Without
+  // `calls`, POST /v1/calls/{call_id}/decline answers 500901.
+  Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions options = {},
+      CallRouter* calls = nullptr);
 
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  // Thread-safe.
+  // Thread-safe, except POST /v1/calls/{call_id}/decline, which calls the
+  // CallRouter and so must run on its sequence (in calls-server the lws
+  // service thread runs both).
   HttpResponse Handle(const HttpRequest& request) override;
+
+  // The live session of `session_key` within `app_id`'s app, or an ApiError:
+  // 400111 either is empty, 400100 unknown app, 400302 unknown key (or one
+  // of another app), 400310 its session token was revoked, 400309 expired.
+  // Thread-safe. Also used for the WebSocket upgrade.
+  absl::StatusOr<SessionKeyRecord> CheckSession(absl::string_view app_id,
+                                                absl::string_view session_key);
 
  private:
   // A handler's outcome: the JSON body of a 200, or an ApiError.
@@ -73,6 +85,14 @@ class Api final : public HttpHandler {
   Result UnregisterPushToken(const HttpRequest& request, const PathParams& params);
   Result UnregisterPushTokens(const HttpRequest& request, const PathParams& params);
 
+  // Calls, calls_api.cc.
+  Result ListCalls(const HttpRequest& request, const PathParams& params);
+  Result DeclineCall(const HttpRequest& request, const PathParams& params);
+  Result CallLogs(const HttpRequest& request, const PathParams& params);
+  Result DirectCalls(const HttpRequest& request, const PathParams& params);
+  // A page of `user`'s calls per the limit and next query parameters.
+  Result CallPageOf(const UserRecord& user, const HttpRequest& request);
+
   // The app whose master token is in Api-Token; 401120 otherwise.
   absl::StatusOr<std::string> PlatformApp(const HttpRequest& request) const;
   // The platform app and the user named by the {user_id} path parameter;
@@ -91,6 +111,7 @@ class Api final : public HttpHandler {
   const AppRegistry* const apps_;
   const Clock* const clock_;
   const ApiOptions options_;
+  CallRouter* const calls_;
   Router router_;
 };
 

@@ -51,6 +51,45 @@ CREATE TABLE push_tokens (
 );
 CREATE INDEX push_tokens_by_user ON push_tokens(user_rowid, type, id);
 )sql",
+      // 1 -> 2: direct calls, and whether a user ever authenticated (a
+      // callee who never did cannot be called: 1400106).
+      R"sql(
+ALTER TABLE users ADD COLUMN authenticated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE users SET authenticated_at = COALESCE(
+  (SELECT MIN(created_at) FROM session_keys WHERE session_keys.user_rowid = users.id), 0);
+CREATE TABLE calls (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_id TEXT NOT NULL UNIQUE,
+  app_id TEXT NOT NULL,
+  -- Users by rowid (a user deleted and created again does not inherit the
+  -- log) and by ID and nickname as they were when the call was made. No
+  -- foreign key: the other side keeps the call in their log.
+  caller_rowid INTEGER NOT NULL,
+  caller_id TEXT NOT NULL,
+  caller_nickname TEXT NOT NULL DEFAULT '',
+  callee_rowid INTEGER NOT NULL,
+  callee_id TEXT NOT NULL,
+  callee_nickname TEXT NOT NULL DEFAULT '',
+  video INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL CHECK (state IN ('ringing', 'established', 'connected', 'ended')),
+  created_at INTEGER NOT NULL,
+  established_at INTEGER NOT NULL DEFAULT 0,
+  connected_at INTEGER NOT NULL DEFAULT 0,
+  ended_at INTEGER NOT NULL DEFAULT 0,
+  end_result TEXT NOT NULL DEFAULT '',
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  ended_by TEXT NOT NULL DEFAULT '',
+  -- Each side's session key (SHA-256 hex; '' while unknown) and WebSocket
+  -- connection (a number local to one server run; 0 for none).
+  caller_session TEXT NOT NULL DEFAULT '',
+  caller_conn INTEGER NOT NULL DEFAULT 0,
+  callee_session TEXT NOT NULL DEFAULT '',
+  callee_conn INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_by_caller ON calls(caller_rowid, id);
+CREATE INDEX calls_by_callee ON calls(callee_rowid, id);
+CREATE INDEX calls_unended ON calls(state) WHERE state != 'ended';
+)sql",
   };
   return *kMigrations;
 }

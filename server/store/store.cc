@@ -10,7 +10,7 @@ namespace callsd::server {
 namespace {
 
 constexpr absl::string_view kUserColumns =
-    "id, app_id, user_id, nickname, created_at, push_key";
+    "id, app_id, user_id, nickname, created_at, push_key, authenticated_at";
 
 UserRecord ReadUser(const Statement& stmt, int first_column) {
   UserRecord user;
@@ -20,6 +20,7 @@ UserRecord ReadUser(const Statement& stmt, int first_column) {
   user.nickname = stmt.ColumnText(first_column + 3);
   user.created_at_ms = stmt.ColumnInt(first_column + 4);
   user.push_key = stmt.ColumnBlob(first_column + 5);
+  user.authenticated_at_ms = stmt.ColumnInt(first_column + 6);
   return user;
 }
 
@@ -229,13 +230,21 @@ absl::Status Store::AddSessionKey(absl::string_view key_hash, int64_t user_rowid
                                   std::optional<int64_t> session_token_id, int64_t expires_at_ms,
                                   int64_t now_ms) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("INSERT INTO session_keys (key_hash, user_rowid, "
+  SqliteDb& db = *db_;
+  return db.Transaction([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db.Prepare("INSERT INTO session_keys (key_hash, user_rowid, "
                                 "session_token_id, created_at, expires_at) "
                                 "VALUES (?, ?, ?, ?, ?)"));
-  stmt.Bind(1, key_hash).Bind(2, user_rowid).Bind(3, session_token_id).Bind(4, now_ms);
-  stmt.Bind(5, expires_at_ms);
-  return stmt.Run();
+    stmt.Bind(1, key_hash).Bind(2, user_rowid).Bind(3, session_token_id).Bind(4, now_ms);
+    stmt.Bind(5, expires_at_ms);
+    RETURN_IF_ERROR(stmt.Run());
+    ASSIGN_OR_RETURN(Statement first,
+                     db.Prepare("UPDATE users SET authenticated_at = ? "
+                                "WHERE id = ? AND authenticated_at = 0"));
+    first.Bind(1, now_ms).Bind(2, user_rowid);
+    return first.Run();
+  });
 }
 
 absl::StatusOr<SessionKeyRecord> Store::FindSessionKey(absl::string_view key_hash) {
@@ -243,7 +252,8 @@ absl::StatusOr<SessionKeyRecord> Store::FindSessionKey(absl::string_view key_has
   ASSIGN_OR_RETURN(
       Statement stmt,
       db_->Prepare("SELECT k.session_token_id, k.expires_at, COALESCE(t.revoked, 0), "
-                   "u.id, u.app_id, u.user_id, u.nickname, u.created_at, u.push_key "
+                   "u.id, u.app_id, u.user_id, u.nickname, u.created_at, u.push_key, "
+                   "u.authenticated_at "
                    "FROM session_keys k JOIN users u ON u.id = k.user_rowid "
                    "LEFT JOIN session_tokens t ON t.id = k.session_token_id WHERE k.key_hash = ?"));
   stmt.Bind(1, key_hash);

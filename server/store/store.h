@@ -2,7 +2,8 @@
 //
 // What is kept: users (per app), their access tokens, session tokens and
 // session keys (only as SHA-256 hex hashes, never the secrets), their push
-// keys (raw: the server signs pushes with them) and their push tokens.
+// keys (raw: the server signs pushes with them), their push tokens, and
+// direct calls (ringing, active and ended: the call logs).
 //
 // The store holds no policy beyond what must be atomic (push-token limits,
 // moves and `unique`); callers validate input and decide what an outcome
@@ -47,6 +48,8 @@ struct UserRecord {
   std::string nickname;
   int64_t created_at_ms = 0;
   std::string push_key;  // raw bytes
+  // When the user first got a session key; 0 if they never authenticated.
+  int64_t authenticated_at_ms = 0;
 };
 
 struct SessionTokenRecord {
@@ -70,10 +73,46 @@ struct PushTokenRecord {
   int64_t registered_at_ms = 0;
 };
 
+// A direct call. Times are Unix ms, 0 when not (yet).
+struct CallRecord {
+  int64_t rowid = 0;  // set by InsertCall; orders calls by creation
+  std::string call_id;
+  std::string app_id;
+  int64_t caller_rowid = 0;
+  std::string caller_id;
+  std::string caller_nickname;
+  int64_t callee_rowid = 0;
+  std::string callee_id;
+  std::string callee_nickname;
+  bool video = false;
+  // "ringing", "established", "connected" or "ended".
+  std::string state;
+  int64_t created_at_ms = 0;
+  int64_t established_at_ms = 0;
+  int64_t connected_at_ms = 0;
+  int64_t ended_at_ms = 0;
+  std::string end_result;  // as the caller sees it; "" until ended
+  int64_t duration_ms = 0;
+  std::string ended_by;  // a user ID, or ""
+  // Each side's session key (SHA-256 hex) and WebSocket connection number
+  // (local to one server run; 0: none).
+  std::string caller_session;
+  uint64_t caller_conn = 0;
+  std::string callee_session;
+  uint64_t callee_conn = 0;
+};
+
+// One page of a user's calls, newest first.
+struct CallPage {
+  std::vector<CallRecord> calls;
+  // Pass as `before_rowid` for the next page; 0 when this was the last one.
+  int64_t next_before_rowid = 0;
+};
+
 class Store {
  public:
   // The schema version this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the database at `path` (created 0600), switches it to
   // WAL, and brings its schema to kSchemaVersion. FAILED_PRECONDITION naming
@@ -126,7 +165,8 @@ class Store {
   // ---- Session keys ---------------------------------------------------------
 
   // `session_token_id`: the session token it was obtained with, if any.
-  // `expires_at_ms`: 0 for never.
+  // `expires_at_ms`: 0 for never. The user's first session key also sets
+  // their authenticated_at_ms.
   absl::Status AddSessionKey(absl::string_view key_hash, int64_t user_rowid,
                              std::optional<int64_t> session_token_id, int64_t expires_at_ms,
                              int64_t now_ms);
@@ -157,6 +197,25 @@ class Store {
   absl::StatusOr<int> UnregisterPushTokens(int64_t user_rowid, PushType type);
   // Every token of the user, both types, oldest registration first.
   absl::StatusOr<std::vector<PushTokenRecord>> ListPushTokens(int64_t user_rowid);
+
+  // ---- Calls (store_calls.cc) -----------------------------------------------
+
+  // Inserts `call` (its rowid is ignored) and returns its rowid.
+  // ALREADY_EXISTS when the call_id is taken.
+  absl::StatusOr<int64_t> InsertCall(const CallRecord& call);
+  // Overwrites every field of the call with `call.call_id` (rowid, app and
+  // users excepted). NOT_FOUND when there is no such call.
+  absl::Status UpdateCall(const CallRecord& call);
+  // NOT_FOUND when there is no such call.
+  absl::StatusOr<CallRecord> GetCall(absl::string_view call_id);
+  // Every call that has not ended, oldest first (for a restart).
+  absl::StatusOr<std::vector<CallRecord>> ListUnendedCalls();
+  // Calls ringing for the user as callee, oldest first.
+  absl::StatusOr<std::vector<CallRecord>> ListRingingCalls(int64_t callee_rowid);
+  // The user's calls (as caller or callee, any state), newest first: at most
+  // `limit` (>= 1) of those with a rowid below `before_rowid` (0: from the
+  // newest).
+  absl::StatusOr<CallPage> ListCalls(int64_t user_rowid, int limit, int64_t before_rowid);
 
  private:
   explicit Store(std::unique_ptr<SqliteDb> db);

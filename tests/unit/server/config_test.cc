@@ -40,7 +40,22 @@ TEST_F(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(config->database, "");
   EXPECT_EQ(config->session_token_lifetime, absl::Hours(168));
   EXPECT_EQ(config->push_tokens_per_type, 20);
+  EXPECT_EQ(config->ringing_timeout, absl::Seconds(60));
+  EXPECT_EQ(config->reconnect_window, absl::Seconds(15));
   EXPECT_TRUE(config->apps.ids().empty());
+}
+
+TEST_F(ConfigTest, CallTimers) {
+  auto config = Load("ringing_timeout_s = 30\nreconnect_window_s = 5\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->ringing_timeout, absl::Seconds(30));
+  EXPECT_EQ(config->reconnect_window, absl::Seconds(5));
+  for (const char* bad : {"ringing_timeout_s = 0", "reconnect_window_s = 3601",
+                          "ringing_timeout_s = \"60\""}) {
+    EXPECT_FALSE(Load(bad).ok()) << bad;
+  }
+  EXPECT_EQ(Load("reconnect_window_s = 0").status().message(),
+            "config " + Conf() + ": reconnect_window_s: must be between 1 and 3600, got 0");
 }
 
 TEST_F(ConfigTest, FullFile) {

@@ -290,15 +290,19 @@ TEST_F(PlatformApiTest, ListPushTokens) {
   EXPECT_EQ(r.body, ToJson(expected));
 }
 
-TEST_F(PlatformApiTest, DirectCallsAreNotRoutedYet) {
+TEST_F(PlatformApiTest, DirectCallsOfAUserWithoutCalls) {
   HttpRequest request;
   request.method = "GET";
   request.path = "/v1/direct_calls";
   request.query["user_id"] = "alice";
   request.headers["api-token"] = kAppToken;
   HttpResponse r = api_->Handle(request);
-  EXPECT_EQ(r.http_status, 404);
-  EXPECT_EQ(r.body, Error(kCodeNotFound, "no such endpoint"));
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(r.body, Error(kCodeNotFound, "user alice not found"));
+  CreateUser("alice");
+  r = api_->Handle(request);
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_EQ(r.body, "{}");  // an empty CallList (see calls_api_test.cc)
 }
 
 }  // namespace

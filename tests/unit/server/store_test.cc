@@ -129,7 +129,8 @@ TEST(StoreOpenTest, NewerSchemaIsRefused) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(store.status().message(), "database " + path +
-                                          " has schema version 99, newer than this program's 1; "
+                                          " has schema version 99, newer than this program's " +
+                                          std::to_string(Store::kSchemaVersion) + "; "
                                           "upgrade the program");
 }
 
