@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/http_util.h"
 #include "common/http/lws_log.h"
+#include "common/status_macros.h"
 #include "glog/logging.h"
 
 namespace callsd {
@@ -65,22 +66,19 @@ absl::Status LwsHttpClient::Init() {
   if (!options_.verify_certificates) {
     LOG(WARNING) << "HTTP client created with TLS certificate verification OFF";
   }
+  ASSIGN_OR_RETURN(ssl_ctx_, MakeClientSslCtx(options_.ca_file));
   lws_context_creation_info info;
   memset(&info, 0, sizeof(info));
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols_;
   // Without it, every https connection fails with "bio_create failed".
   info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.provided_client_ssl_ctx = ssl_ctx_.get();
   info.user = this;
   info.timeout_secs = kLwsBackstopSecs;
   info.connect_timeout_secs = kLwsBackstopSecs;
   info.pt_serv_buf_size = kServBufBytes;
   context_.reset(lws_create_context(&info));
-  if (trust_error_) {
-    context_.reset();
-    return absl::InvalidArgumentError(
-        absl::StrCat("ca_file ", options_.ca_file, " holds no usable PEM certificate"));
-  }
   if (context_ == nullptr) {
     return absl::InternalError("libwebsockets could not create the HTTP client context");
   }
@@ -279,22 +277,8 @@ int LwsHttpClient::LwsCallback(lws* wsi, lws_callback_reasons reason, void* user
   return self->OnEvent(wsi, reason, user, in, len);
 }
 
-int LwsHttpClient::LoadTrust(void* ssl_ctx) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-    LOG(WARNING) << "could not load the system CA bundle";
-  }
-  if (!options_.ca_file.empty() &&
-      SSL_CTX_load_verify_locations(ctx, options_.ca_file.c_str(), nullptr) != 1) {
-    trust_error_ = true;
-    return 1;
-  }
-  return 0;
-}
-
 int LwsHttpClient::OnEvent(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                            size_t len) {
-  if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS) return LoadTrust(user);
   auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(lws_get_opaque_user_data(wsi)));
   // lws tags the wsi only part way through lws_client_connect_via_info(): an
   // error inside that call may come untagged.

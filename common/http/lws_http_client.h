@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/http/http_client.h"
+#include "common/http/lws_client_tls.h"
 #include "common/net_util.h"
 
 namespace callsd {
@@ -48,10 +49,6 @@ struct LwsHttpClientOptions {
   std::string user_agent = "callsd/0.1";
   // Name of the service thread (15 characters show in ps).
   std::string thread_name = "callsd-http";
-};
-
-struct LwsContextDeleter {
-  void operator()(lws_context* context) const { lws_context_destroy(context); }
 };
 
 class LwsHttpClient final : public HttpClient {
@@ -133,7 +130,6 @@ class LwsHttpClient final : public HttpClient {
   int WriteBody(Pending& p, lws* wsi);
   int OnEstablished(Pending& p, lws* wsi);
   void OnClosed(Pending& p);
-  int LoadTrust(void* ssl_ctx);
 
   static int LwsCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                          size_t len);
@@ -142,10 +138,11 @@ class LwsHttpClient final : public HttpClient {
   // Constant after construction.
   const LwsHttpClientOptions options_;
   lws_protocols protocols_[2] = {};
+  // Given to lws; outlives context_ (lws never frees a provided one).
+  SslCtxPtr ssl_ctx_;
   // Destroyed on the service thread, after closed_ is set.
-  std::unique_ptr<lws_context, LwsContextDeleter> context_;
+  LwsContextPtr context_;
   std::thread thread_;
-  bool trust_error_ = false;  // written during Init() only
 
   absl::Mutex mu_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);

@@ -22,6 +22,7 @@
 #include "common/calls_error.h"
 #include "common/http/http_util.h"
 #include "common/http/lws_log.h"
+#include "common/status_macros.h"
 #include "common/wire_json.h"
 #include "glog/logging.h"
 
@@ -157,22 +158,19 @@ LwsCallChannel::LwsCallChannel(Scheduler* engine, Options options, Url url)
 }
 
 absl::Status LwsCallChannel::Init() {
+  ASSIGN_OR_RETURN(ssl_ctx_, MakeClientSslCtx(options_.ca_file));
   lws_context_creation_info info;
   memset(&info, 0, sizeof(info));
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = protocols_;
   // Without it, every wss connection fails with "bio_create failed".
   info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.provided_client_ssl_ctx = ssl_ctx_.get();
   info.user = this;
   info.timeout_secs = kLwsBackstopSecs;
   info.connect_timeout_secs = kLwsBackstopSecs;
   info.pt_serv_buf_size = kServBufBytes;
   context_.reset(lws_create_context(&info));
-  if (trust_error_) {
-    context_.reset();
-    return absl::InvalidArgumentError(
-        absl::StrCat("ca_file ", options_.ca_file, " holds no usable PEM certificate"));
-  }
   if (context_ == nullptr) {
     return absl::InternalError("libwebsockets could not create the WebSocket client context");
   }
@@ -498,22 +496,8 @@ int LwsCallChannel::LwsCallback(lws* wsi, lws_callback_reasons reason, void* use
   return self->OnEvent(wsi, reason, user, in, len);
 }
 
-int LwsCallChannel::LoadTrust(void* ssl_ctx) {
-  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-    LOG(WARNING) << "could not load the system CA bundle";
-  }
-  if (!options_.ca_file.empty() &&
-      SSL_CTX_load_verify_locations(ctx, options_.ca_file.c_str(), nullptr) != 1) {
-    trust_error_ = true;
-    return 1;
-  }
-  return 0;
-}
-
 int LwsCallChannel::OnEvent(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                             size_t len) {
-  if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS) return LoadTrust(user);
   uint64_t generation = TagOf(wsi);
   // lws tags the wsi only part way through lws_client_connect_via_info(): an
   // error inside that call may come untagged.

@@ -57,6 +57,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/http/lws_client_tls.h"
 #include "common/net_util.h"
 #include "common/scheduler.h"
 #include "daemon/backend/call_channel.h"
@@ -221,15 +222,10 @@ class LwsCallChannel final : public CallChannel {
   void OnConnectionClosed(Conn& c);
   absl::Status StageTimeout(const Conn& c) const;
   std::string Where() const;
-  int LoadTrust(void* ssl_ctx);
 
   static int LwsCallback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                          size_t len);
   static void TimerCallback(lws_sorted_usec_list_t* sul);
-
-  struct ContextDeleter {
-    void operator()(lws_context* context) const { lws_context_destroy(context); }
-  };
 
   // Constant after construction.
   Scheduler* const engine_;
@@ -238,9 +234,10 @@ class LwsCallChannel final : public CallChannel {
   const std::string ws_url_;
   const std::string host_header_;
   lws_protocols protocols_[2] = {};
-  bool trust_error_ = false;  // written during Init() only
+  // Given to lws; outlives context_ (lws never frees a provided one).
+  SslCtxPtr ssl_ctx_;
   // Destroyed on the service thread at the end of Run().
-  std::unique_ptr<lws_context, ContextDeleter> context_;
+  LwsContextPtr context_;
   std::thread thread_;
 
   // Engine sequence only (and the tasks posted to it).
