@@ -93,6 +93,41 @@ void Record(Recorder* recorder, int watcher, const callsd::v1::Event& e) {
   if (e.has_snapshot()) recorder->Saw(watcher, "snapshot", "");
 }
 
+// A Subscribe stream of the bare echo server, on its own connection.
+class EchoReader final : public grpc::ClientReadReactor<callsd::bench::EchoMessage> {
+ public:
+  EchoReader(const std::string& socket, int index, Recorder* recorder)
+      : stub_(ConnectEcho(socket)), index_(index), recorder_(recorder) {
+    stub_->async()->Subscribe(&ctx_, &request_, this);
+    StartRead(&message_);
+    StartCall();
+  }
+  ~EchoReader() override {
+    ctx_.TryCancel();
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    recorder_->Saw(index_, "echo", message_.payload());
+    StartRead(&message_);
+  }
+  void OnDone(const grpc::Status&) override {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+  }
+
+ private:
+  std::unique_ptr<callsd::bench::Echo::Stub> stub_;
+  const int index_;
+  Recorder* const recorder_;
+  grpc::ClientContext ctx_;
+  callsd::bench::EchoMessage request_;
+  callsd::bench::EchoMessage message_;
+  absl::Mutex mu_;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 void PrintRow(const char* name, Samples& s) {
   std::printf("  %-34s %10.1f %10.1f %8zu\n", name, s.PercentileUs(0.5), s.PercentileUs(0.99),
               s.size());
@@ -167,6 +202,31 @@ int main(int argc, char** argv) {
     if (i >= 500) echo_rtt.Add(absl::Now() - t0);
   }
 
+  // The bare fan-out: a grpc++ server writing one message to kWatchers
+  // streams, each on its own connection, like the watchers below.
+  Recorder echo_recorder;
+  std::vector<std::unique_ptr<EchoReader>> echo_readers;
+  for (int w = 0; w < kWatchers; ++w) {
+    echo_readers.push_back(std::make_unique<EchoReader>(dir + "/echo.sock", w, &echo_recorder));
+  }
+  Samples echo_fanout;
+  for (int i = 0; i < kRings + 20; ++i) {
+    callsd::bench::EchoMessage m;
+    m.set_payload(absl::StrCat("m", i));
+    grpc::ClientContext ctx;
+    const absl::Time t0 = absl::Now();
+    callsd::bench::EchoMessage count;
+    if (!echo->Publish(&ctx, m, &count).ok()) Die("publish failed");
+    if (count.payload() != absl::StrCat(kWatchers)) {  // not all subscribed yet
+      --i;
+      continue;
+    }
+    const std::vector<absl::Time> seen = echo_recorder.Wait("echo", m.payload(), kWatchers);
+    if (i < 20) continue;  // warm-up
+    for (absl::Time t : seen) echo_fanout.Add(t - t0);
+  }
+  echo_readers.clear();
+
   // 100 watchers of bob's daemon, each on its own connection.
   Recorder recorder;
   std::vector<std::unique_ptr<Client>> watcher_clients;
@@ -200,6 +260,18 @@ int main(int argc, char** argv) {
     Must(bob.DeliverPush(request), "deliver push");
     const absl::Time t1 = absl::Now();
     const std::vector<absl::Time> seen = recorder.Wait("ringing", p.call_id(), kWatchers);
+    // The caller hangs up (a call.canceled push), as callers do: each ring
+    // is measured with the one call ringing, not behind hundreds of
+    // abandoned ones still ringing (their 60 s timeout outlasts the run).
+    p.set_type("call.canceled");
+    p.set_sent_at(absl::ToUnixMillis(absl::Now()));
+    p.clear_sig();
+    callsd::SignPush(&p, push_key);
+    request.set_payload(callsd::ToJson(p));
+    Must(bob.DeliverPush(request), "deliver cancel push");
+    // Its Ended reaches every watcher before the next ring starts, so each
+    // ring is measured alone, like each message of the bare fan-out.
+    recorder.Wait("ended", p.call_id(), kWatchers);
     if (i < 20) continue;  // warm-up
     deliver_rtt.Add(t1 - t0);
     for (absl::Time t : seen) fanout.Add(t - t0);
@@ -250,6 +322,7 @@ int main(int argc, char** argv) {
   std::printf("\nCalls through real processes (%d watchers on bob's daemon)\n", kWatchers);
   std::printf("  %-34s %10s %10s %8s\n", "", "p50 (us)", "p99 (us)", "samples");
   PrintRow("bare grpc++ round trip", echo_rtt);
+  PrintRow("bare grpc++ fan-out to each stream", echo_fanout);
   PrintRow("DeliverPush round trip", deliver_rtt);
   PrintRow("push -> Ringing at each watcher", fanout);
   PrintRow("Accept round trip", accept_rpc);
@@ -262,6 +335,6 @@ int main(int argc, char** argv) {
   watcher_clients.clear();
   clients.clear();
   for (pid_t pid : children) StopChild(pid);
-  std::filesystem::remove_all(dir);
+  if (getenv("CALLS_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
   return 0;
 }

@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
 
   // The first statements read the header: a file that is not a database or
   // is corrupt fails here, named.
+  db->set_synchronous(options.synchronous);
   absl::Status status = db->Exec(absl::StrCat("PRAGMA journal_mode=WAL; PRAGMA synchronous=",
                                                options.synchronous,
                                                "; PRAGMA foreign_keys=ON;"));
@@ -198,6 +199,13 @@ absl::StatusOr<int> SqliteDb::UserVersion() {
   ASSIGN_OR_RETURN(Statement stmt, Prepare("PRAGMA user_version"));
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   return row ? static_cast<int>(stmt.ColumnInt(0)) : 0;
+}
+
+absl::Status SqliteDb::WithoutFsync(absl::FunctionRef<absl::Status()> body) {
+  RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+  absl::Status status = body();
+  absl::Status restored = Exec(absl::StrCat("PRAGMA synchronous=", synchronous_));
+  return status.ok() ? restored : status;
 }
 
 absl::Status SqliteDb::Migrate(const std::vector<std::string>& migrations) {

@@ -88,6 +88,12 @@ class SqliteDb {
   // or the commit fails, and returns that error. Not reentrant.
   absl::Status Transaction(absl::FunctionRef<absl::Status()> body);
 
+  // Runs `body` with PRAGMA synchronous=NORMAL, then goes back to the
+  // opening setting: for writes that must survive a crash of the program
+  // (WAL does that) but not a power cut, on a path where an fsync per write
+  // would cost milliseconds (a ring, a call's state).
+  absl::Status WithoutFsync(absl::FunctionRef<absl::Status()> body);
+
   // Brings the schema to version migrations.size(): applies each missing
   // migration (index i moves user_version from i to i+1) in a transaction of
   // its own. A file newer than this program (user_version too high) is an
@@ -98,9 +104,11 @@ class SqliteDb {
   int Changes() const { return sqlite3_changes(db_.get()); }
   int64_t LastInsertRowId() const { return sqlite3_last_insert_rowid(db_.get()); }
   const std::string& path() const { return path_; }
+  void set_synchronous(std::string synchronous) { synchronous_ = std::move(synchronous); }
   sqlite3* raw() const { return db_.get(); }
 
  private:
+  std::string synchronous_ = "FULL";  // the opening PRAGMA synchronous
   struct Closer {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
   };

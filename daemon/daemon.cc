@@ -36,6 +36,8 @@ namespace callsd::daemon {
 struct Daemon::Components {
   std::unique_ptr<SqliteStateStore> store;
   std::unique_ptr<EventLoop> engine;
+  // Writes events to the watchers (EventBus), off the engine.
+  std::unique_ptr<EventLoop> fanout;
   std::unique_ptr<LwsHttpClient> http;
   std::unique_ptr<RestBackend> backend;
   std::unique_ptr<LwsCallChannel> channel;
@@ -122,6 +124,7 @@ absl::Status Daemon::Start() {
 
   ASSIGN_OR_RETURN(c.store, SqliteStateStore::Open(config_.state_dir));
   c.engine = std::make_unique<EventLoop>("callsd-engine");
+  c.fanout = std::make_unique<EventLoop>("callsd-fanout");
 
   LwsHttpClientOptions http_options;
   http_options.ca_file = config_.ca_file;
@@ -147,13 +150,13 @@ absl::Status Daemon::Start() {
     }
     if (c_->calls != nullptr) {
       const absl::Time now = c_->engine->clock().Now();
-      for (const CallRecord& call : c_->calls->Ongoing()) {
-        rpc::ToProto(call, now, state->add_calls());
+      for (const CallRecord* call : c_->calls->OngoingRefs()) {
+        rpc::ToProto(*call, now, state->add_calls());
       }
     }
     if (c_->push_endpoint != nullptr) state->set_push_endpoint_url(c_->push_endpoint->url());
     state->set_daemon_version(CALLSD_VERSION);
-  });
+  }, c.fanout.get());
   // systemd sees the session in `systemctl status` (STATUS=).
   c.bus->SetObserver([this](const callsd::v1::State& state) {
     std::string line = StatusLineFor(state);
@@ -343,6 +346,7 @@ void Daemon::Shutdown() {
   c.channel.reset();
   c.http.reset();
   if (c.engine) c.engine->Stop();
+  if (c.fanout) c.fanout->Stop();  // after the engine: nothing posts to it any more
   c.acceptor.reset();
   c.server.reset();
   c.service.reset();
@@ -353,6 +357,7 @@ void Daemon::Shutdown() {
   c.ops.reset();
   c.bus.reset();
   c.engine.reset();
+  c.fanout.reset();
   c.store.reset();
   LOG(INFO) << "stopped";
 }

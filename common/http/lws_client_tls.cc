@@ -15,8 +15,7 @@ absl::StatusOr<SslCtxPtr> MakeClientSslCtx(const std::string& ca_file) {
   if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
     LOG(WARNING) << "could not load the system CA bundle";
   }
-  if (!ca_file.empty() &&
-      SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
+  if (!ca_file.empty() && SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
     ERR_clear_error();
     return absl::InvalidArgumentError(
         absl::StrCat("ca_file ", ca_file, " holds no usable PEM certificate"));

@@ -120,13 +120,20 @@ CallRecord* CallRegistry::Find(const std::string& call_id) {
   return it == calls_.end() ? nullptr : &it->second;
 }
 
+std::vector<const CallRecord*> CallRegistry::OngoingRefs() const {
+  std::vector<const CallRecord*> out;
+  for (const auto& [id, call] : calls_) {
+    if (!call.ended()) out.push_back(&call);
+  }
+  std::sort(out.begin(), out.end(), [](const CallRecord* a, const CallRecord* b) {
+    return a->started_at > b->started_at;
+  });
+  return out;
+}
+
 std::vector<CallRecord> CallRegistry::Ongoing() const {
   std::vector<CallRecord> out;
-  for (const auto& [id, call] : calls_) {
-    if (!call.ended()) out.push_back(call);
-  }
-  std::sort(out.begin(), out.end(),
-            [](const CallRecord& a, const CallRecord& b) { return a.started_at > b.started_at; });
+  for (const CallRecord* call : OngoingRefs()) out.push_back(*call);
   return out;
 }
 

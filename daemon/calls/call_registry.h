@@ -84,6 +84,9 @@ class CallRegistry final : public SessionListener, public CallChannel::Listener 
   // Ongoing calls first, then recently ended ones (newest first).
   std::vector<CallRecord> List() const;
   std::vector<CallRecord> Ongoing() const;
+  // The same without copies (the State is rebuilt from them at every
+  // event); valid until the registry changes.
+  std::vector<const CallRecord*> OngoingRefs() const;
   bool channel_needed() const;
 
   // SessionListener.

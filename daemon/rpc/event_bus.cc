@@ -14,8 +14,8 @@ EventPtr MakePublishedEvent(callsd::v1::Event event) {
   return published;
 }
 
-EventBus::EventBus(const Clock& clock, StateBuilder builder)
-    : clock_(clock), builder_(std::move(builder)) {
+EventBus::EventBus(const Clock& clock, StateBuilder builder, Scheduler* fanout)
+    : clock_(clock), builder_(std::move(builder)), fanout_(fanout) {
   RebuildState();
 }
 
@@ -45,15 +45,29 @@ void EventBus::RebuildState() {
   if (observer_) observer_(*state);
 }
 
-void EventBus::Broadcast(EventPtr event) {
-  // A subscriber that refuses is dropped; the others are not held up.
-  subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                    [&](const std::shared_ptr<EventSubscriber>& s) {
-                                      return !s->Deliver(event);
-                                    }),
-                     subscribers_.end());
+void EventBus::OnFanout(absl::AnyInvocable<void() &&> task) {
+  if (fanout_ == nullptr) {
+    std::move(task)();
+  } else {
+    fanout_->Post(std::move(task));
+  }
+}
+
+void EventBus::UpdateCount() {
   absl::MutexLock lock(&mu_);
   subscriber_count_ = subscribers_.size();
+}
+
+void EventBus::Broadcast(EventPtr event) {
+  OnFanout([this, event = std::move(event)] {
+    // A subscriber that refuses is dropped; the others are not held up.
+    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
+                                      [&](const std::shared_ptr<EventSubscriber>& s) {
+                                        return !s->Deliver(event);
+                                      }),
+                       subscribers_.end());
+    UpdateCount();
+  });
 }
 
 void EventBus::Subscribe(std::shared_ptr<EventSubscriber> subscriber) {
@@ -68,19 +82,24 @@ void EventBus::Subscribe(std::shared_ptr<EventSubscriber> subscriber) {
     snapshot.set_seq(seq_);
   }
   ToProto(clock_.Now(), snapshot.mutable_time());
-  if (!subscriber->Deliver(MakePublishedEvent(std::move(snapshot)))) return;
-  subscribers_.push_back(std::move(subscriber));
-  absl::MutexLock lock(&mu_);
-  subscriber_count_ = subscribers_.size();
+  // Queued behind the events published before this snapshot (which it
+  // already covers) and ahead of every later one.
+  OnFanout([this, subscriber = std::move(subscriber),
+            event = MakePublishedEvent(std::move(snapshot))]() mutable {
+    if (!subscriber->Deliver(std::move(event))) return;
+    subscribers_.push_back(std::move(subscriber));
+    UpdateCount();
+  });
 }
 
 void EventBus::CloseAll(const absl::Status& status) {
   closed_ = status;
-  std::vector<std::shared_ptr<EventSubscriber>> subscribers;
-  subscribers.swap(subscribers_);
-  for (auto& s : subscribers) s->Close(status);
-  absl::MutexLock lock(&mu_);
-  subscriber_count_ = 0;
+  OnFanout([this, status] {
+    std::vector<std::shared_ptr<EventSubscriber>> subscribers;
+    subscribers.swap(subscribers_);
+    for (auto& s : subscribers) s->Close(status);
+    UpdateCount();
+  });
 }
 
 std::shared_ptr<const callsd::v1::State> EventBus::state() const {

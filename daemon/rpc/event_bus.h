@@ -49,7 +49,12 @@ class EventBus final : public EventSink {
   // Fills a State from the domain; runs on the engine sequence.
   using StateBuilder = std::function<void(callsd::v1::State*)>;
 
-  EventBus(const Clock& clock, StateBuilder builder);
+  // `fanout`: the sequence that writes events to the subscribers, so that
+  // a hundred watchers cost the engine one post per event instead of a
+  // hundred stream writes (a ring or a state change is not held up behind
+  // them). Every subscriber operation runs there, in the order the engine
+  // asked for it. nullptr: on the engine, inline (unit tests).
+  EventBus(const Clock& clock, StateBuilder builder, Scheduler* fanout = nullptr);
 
   // Called on the engine sequence with the new State after every change
   // (for sd_notify STATUS=). Set before the first change.
@@ -62,7 +67,8 @@ class EventBus final : public EventSink {
   void StateChanged() override;
 
   // Engine sequence: delivers a snapshot (carrying the latest sequence
-  // number) to `subscriber`, then every later event.
+  // number) to `subscriber`, then every later event (on the fan-out
+  // sequence).
   void Subscribe(std::shared_ptr<EventSubscriber> subscriber);
 
   // Engine sequence: closes every subscriber with `status` and refuses new
@@ -72,22 +78,29 @@ class EventBus final : public EventSink {
   // Thread-safe: the State as of the latest change (event_seq included).
   std::shared_ptr<const callsd::v1::State> state() const;
 
-  // Thread-safe, for tests and metrics.
+  // Thread-safe, for tests and metrics. With a fan-out sequence it lags
+  // the engine by the deliveries still queued there.
   size_t subscriber_count() const;
   uint64_t last_seq() const;
 
  private:
   void Broadcast(EventPtr event);
   void RebuildState();
+  // Runs `task` on the fan-out sequence (inline without one).
+  void OnFanout(absl::AnyInvocable<void() &&> task);
+  void UpdateCount();
 
   // Constant after construction.
   const Clock& clock_;
   const StateBuilder builder_;
+  Scheduler* const fanout_;
 
   // Engine sequence only.
   std::function<void(const callsd::v1::State&)> observer_;
-  std::vector<std::shared_ptr<EventSubscriber>> subscribers_;
   absl::Status closed_;
+
+  // Fan-out sequence only.
+  std::vector<std::shared_ptr<EventSubscriber>> subscribers_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const callsd::v1::State> state_ ABSL_GUARDED_BY(mu_);

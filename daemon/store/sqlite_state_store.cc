@@ -275,28 +275,30 @@ absl::Status SqliteStateStore::DeletePendingOp(int64_t id) {
 }
 
 absl::Status SqliteStateStore::SaveCall(const CallRecord& c) {
-  ASSIGN_OR_RETURN(Statement stmt,
-                   db_->Prepare("INSERT OR REPLACE INTO calls (call_id, direction, caller_id, "
-                                "caller_nickname, callee_id, callee_nickname, video, state, "
-                                "started_at, established_at, connected_at, ended_at, end_result, "
-                                "ended_by, ringing_until) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  stmt.Bind(1, c.call_id)
-      .Bind(2, static_cast<int64_t>(c.direction))
-      .Bind(3, c.caller_id)
-      .Bind(4, c.caller_nickname)
-      .Bind(5, c.callee_id)
-      .Bind(6, c.callee_nickname)
-      .Bind(7, static_cast<int64_t>(c.video ? 1 : 0))
-      .Bind(8, static_cast<int64_t>(c.state))
-      .Bind(9, ToMs(c.started_at))
-      .Bind(10, ToMs(c.established_at))
-      .Bind(11, ToMs(c.connected_at))
-      .Bind(12, ToMs(c.ended_at))
-      .Bind(13, static_cast<int64_t>(c.end_result))
-      .Bind(14, c.ended_by)
-      .Bind(15, ToMs(c.ringing_until));
-  return stmt.Run();
+  return db_->WithoutFsync([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(Statement stmt,
+                     db_->Prepare("INSERT OR REPLACE INTO calls (call_id, direction, caller_id, "
+                                  "caller_nickname, callee_id, callee_nickname, video, state, "
+                                  "started_at, established_at, connected_at, ended_at, end_result, "
+                                  "ended_by, ringing_until) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt.Bind(1, c.call_id)
+        .Bind(2, static_cast<int64_t>(c.direction))
+        .Bind(3, c.caller_id)
+        .Bind(4, c.caller_nickname)
+        .Bind(5, c.callee_id)
+        .Bind(6, c.callee_nickname)
+        .Bind(7, static_cast<int64_t>(c.video ? 1 : 0))
+        .Bind(8, static_cast<int64_t>(c.state))
+        .Bind(9, ToMs(c.started_at))
+        .Bind(10, ToMs(c.established_at))
+        .Bind(11, ToMs(c.connected_at))
+        .Bind(12, ToMs(c.ended_at))
+        .Bind(13, static_cast<int64_t>(c.end_result))
+        .Bind(14, c.ended_by)
+        .Bind(15, ToMs(c.ringing_until));
+    return stmt.Run();
+  });
 }
 
 absl::StatusOr<std::vector<CallRecord>> SqliteStateStore::LoadCalls() {
@@ -338,15 +340,19 @@ absl::Status SqliteStateStore::DeleteCallsEndedBefore(absl::Time before) {
 }
 
 absl::Status SqliteStateStore::SaveCallLog(const std::vector<wire::v1::CallInfo>& calls) {
-  return db_->Transaction([&]() -> absl::Status {
-    for (const wire::v1::CallInfo& info : calls) {
-      ASSIGN_OR_RETURN(Statement stmt,
-                       db_->Prepare("INSERT OR REPLACE INTO call_log (call_id, info, created_at) "
-                                    "VALUES (?, ?, ?)"));
-      stmt.Bind(1, info.call_id()).BindBlob(2, info.SerializeAsString()).Bind(3, info.created_at());
-      RETURN_IF_ERROR(stmt.Run());
-    }
-    return absl::OkStatus();
+  return db_->WithoutFsync([&] {
+    return db_->Transaction([&]() -> absl::Status {
+      for (const wire::v1::CallInfo& info : calls) {
+        ASSIGN_OR_RETURN(Statement stmt,
+                         db_->Prepare("INSERT OR REPLACE INTO call_log (call_id, info, created_at) "
+                                      "VALUES (?, ?, ?)"));
+        stmt.Bind(1, info.call_id())
+            .BindBlob(2, info.SerializeAsString())
+            .Bind(3, info.created_at());
+        RETURN_IF_ERROR(stmt.Run());
+      }
+      return absl::OkStatus();
+    });
   });
 }
 

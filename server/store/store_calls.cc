@@ -55,51 +55,57 @@ absl::StatusOr<std::vector<CallRecord>> ReadCalls(Statement& stmt) {
 
 absl::StatusOr<int64_t> Store::InsertCall(const CallRecord& call) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      db_->Prepare("INSERT INTO calls (call_id, app_id, caller_rowid, caller_id, "
-                   "caller_nickname, callee_rowid, callee_id, callee_nickname, video, state, "
-                   "created_at, established_at, connected_at, ended_at, end_result, duration_ms, "
-                   "ended_by, caller_session, caller_conn, callee_session, callee_conn) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  stmt.Bind(1, call.call_id).Bind(2, call.app_id).Bind(3, call.caller_rowid);
-  stmt.Bind(4, call.caller_id).Bind(5, call.caller_nickname).Bind(6, call.callee_rowid);
-  stmt.Bind(7, call.callee_id).Bind(8, call.callee_nickname);
-  stmt.Bind(9, int64_t{call.video ? 1 : 0}).Bind(10, call.state).Bind(11, call.created_at_ms);
-  stmt.Bind(12, call.established_at_ms).Bind(13, call.connected_at_ms);
-  stmt.Bind(14, call.ended_at_ms).Bind(15, call.end_result).Bind(16, call.duration_ms);
-  stmt.Bind(17, call.ended_by).Bind(18, call.caller_session);
-  stmt.Bind(19, static_cast<int64_t>(call.caller_conn)).Bind(20, call.callee_session);
-  stmt.Bind(21, static_cast<int64_t>(call.callee_conn));
-  absl::Status status = stmt.Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(absl::StrCat("call ", call.call_id, " already exists"));
-  }
-  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(db_->WithoutFsync([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("INSERT INTO calls (call_id, app_id, caller_rowid, caller_id, "
+                     "caller_nickname, callee_rowid, callee_id, callee_nickname, video, state, "
+                     "created_at, established_at, connected_at, ended_at, end_result, duration_ms, "
+                     "ended_by, caller_session, caller_conn, callee_session, callee_conn) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt.Bind(1, call.call_id).Bind(2, call.app_id).Bind(3, call.caller_rowid);
+    stmt.Bind(4, call.caller_id).Bind(5, call.caller_nickname).Bind(6, call.callee_rowid);
+    stmt.Bind(7, call.callee_id).Bind(8, call.callee_nickname);
+    stmt.Bind(9, int64_t{call.video ? 1 : 0}).Bind(10, call.state).Bind(11, call.created_at_ms);
+    stmt.Bind(12, call.established_at_ms).Bind(13, call.connected_at_ms);
+    stmt.Bind(14, call.ended_at_ms).Bind(15, call.end_result).Bind(16, call.duration_ms);
+    stmt.Bind(17, call.ended_by).Bind(18, call.caller_session);
+    stmt.Bind(19, static_cast<int64_t>(call.caller_conn)).Bind(20, call.callee_session);
+    stmt.Bind(21, static_cast<int64_t>(call.callee_conn));
+    absl::Status status = stmt.Run();
+    if (absl::IsAlreadyExists(status)) {
+      status = absl::AlreadyExistsError(absl::StrCat("call ", call.call_id, " already exists"));
+    }
+    return status;
+  }));
   return db_->LastInsertRowId();
 }
 
 absl::Status Store::UpdateCall(const CallRecord& call) {
   absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(
-      Statement stmt,
-      db_->Prepare("UPDATE calls SET caller_nickname = ?, callee_nickname = ?, video = ?, "
-                   "state = ?, created_at = ?, established_at = ?, connected_at = ?, "
-                   "ended_at = ?, end_result = ?, duration_ms = ?, ended_by = ?, "
-                   "caller_session = ?, caller_conn = ?, callee_session = ?, callee_conn = ? "
-                   "WHERE call_id = ?"));
-  stmt.Bind(1, call.caller_nickname).Bind(2, call.callee_nickname);
-  stmt.Bind(3, int64_t{call.video ? 1 : 0}).Bind(4, call.state).Bind(5, call.created_at_ms);
-  stmt.Bind(6, call.established_at_ms).Bind(7, call.connected_at_ms).Bind(8, call.ended_at_ms);
-  stmt.Bind(9, call.end_result).Bind(10, call.duration_ms).Bind(11, call.ended_by);
-  stmt.Bind(12, call.caller_session).Bind(13, static_cast<int64_t>(call.caller_conn));
-  stmt.Bind(14, call.callee_session).Bind(15, static_cast<int64_t>(call.callee_conn));
-  stmt.Bind(16, call.call_id);
-  RETURN_IF_ERROR(stmt.Run());
-  if (db_->Changes() == 0) {
-    return absl::NotFoundError(absl::StrCat("call ", call.call_id, " not found"));
-  }
-  return absl::OkStatus();
+  // A live call's state: WAL keeps it through a crash of the server; an
+  // fsync per state change would delay every call message.
+  return db_->WithoutFsync([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(
+        Statement stmt,
+        db_->Prepare("UPDATE calls SET caller_nickname = ?, callee_nickname = ?, video = ?, "
+                     "state = ?, created_at = ?, established_at = ?, connected_at = ?, "
+                     "ended_at = ?, end_result = ?, duration_ms = ?, ended_by = ?, "
+                     "caller_session = ?, caller_conn = ?, callee_session = ?, callee_conn = ? "
+                     "WHERE call_id = ?"));
+    stmt.Bind(1, call.caller_nickname).Bind(2, call.callee_nickname);
+    stmt.Bind(3, int64_t{call.video ? 1 : 0}).Bind(4, call.state).Bind(5, call.created_at_ms);
+    stmt.Bind(6, call.established_at_ms).Bind(7, call.connected_at_ms).Bind(8, call.ended_at_ms);
+    stmt.Bind(9, call.end_result).Bind(10, call.duration_ms).Bind(11, call.ended_by);
+    stmt.Bind(12, call.caller_session).Bind(13, static_cast<int64_t>(call.caller_conn));
+    stmt.Bind(14, call.callee_session).Bind(15, static_cast<int64_t>(call.callee_conn));
+    stmt.Bind(16, call.call_id);
+    RETURN_IF_ERROR(stmt.Run());
+    if (db_->Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("call ", call.call_id, " not found"));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<CallRecord> Store::GetCall(absl::string_view call_id) {

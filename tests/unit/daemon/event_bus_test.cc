@@ -103,5 +103,44 @@ TEST(EventBusTest, CloseAllEndsEveryoneAndRefusesNewSubscribers) {
   EXPECT_EQ(bus.subscriber_count(), 0u);
 }
 
+// With a fan-out sequence the engine only queues: nothing reaches a
+// subscriber until that sequence runs, and then each one gets its snapshot
+// and exactly the events published after it, in order; a close queued
+// behind them comes last.
+TEST(EventBusTest, FanoutSequenceKeepsEachSubscribersOrder) {
+  ::callsd::testing::SimulatedScheduler fanout;
+  const Clock& clock = fanout.clock();
+  EventBus bus(clock, [](callsd::v1::State*) {}, &fanout);
+
+  bus.Publish(SessionTokenWillExpire{clock.Now()});  // seq 1, before anyone
+  auto first = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(first);
+  bus.Publish(SessionTokenRequired{});  // seq 2
+  auto second = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(second);
+  bus.Publish(SessionTokenWillExpire{clock.Now()});  // seq 3
+  EXPECT_TRUE(first->events.empty()) << "the engine only queued the work";
+  EXPECT_EQ(bus.last_seq(), 3u);
+
+  fanout.RunUntilIdle();
+  ASSERT_EQ(first->events.size(), 3u);
+  EXPECT_TRUE(first->events[0].has_snapshot());
+  EXPECT_EQ(first->events[0].seq(), 1u);
+  EXPECT_EQ(first->events[1].seq(), 2u);
+  EXPECT_EQ(first->events[2].seq(), 3u);
+  ASSERT_EQ(second->events.size(), 2u);
+  EXPECT_EQ(second->events[0].seq(), 2u);
+  EXPECT_TRUE(second->events[0].has_snapshot());
+  EXPECT_EQ(second->events[1].seq(), 3u);
+  EXPECT_EQ(bus.subscriber_count(), 2u);
+
+  bus.CloseAll(absl::UnavailableError("shutting down"));
+  EXPECT_TRUE(first->closed.ok()) << "closed only when the fan-out runs";
+  fanout.RunUntilIdle();
+  EXPECT_EQ(first->closed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second->closed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(bus.subscriber_count(), 0u);
+}
+
 }  // namespace
 }  // namespace callsd::daemon::rpc

@@ -327,3 +327,49 @@ TEST_F(StoreTest, UncreatableDirectoryIsAnErrorNamingIt) {
 
 }  // namespace
 }  // namespace callsd::daemon
+
+namespace callsd::daemon {
+namespace {
+
+int Synchronous(SqliteDb& db) {
+  auto stmt = db.Prepare("PRAGMA synchronous");
+  if (!stmt.ok() || !stmt->Step().value_or(false)) return -1;
+  return static_cast<int>(stmt->ColumnInt(0));
+}
+
+// Call rows skip the fsync (a ring must not wait for the disk); session and
+// token writes keep synchronous=FULL before and after them.
+TEST_F(StoreTest, CallWritesSkipTheFsyncAndSessionWritesKeepIt) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  constexpr int kNormal = 1, kFull = 2;
+  EXPECT_EQ(Synchronous(store->db()), kFull);
+  int inside = -1;
+  EXPECT_TRUE(store->db()
+                  .WithoutFsync([&] {
+                    inside = Synchronous(store->db());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(inside, kNormal);
+  EXPECT_EQ(Synchronous(store->db()), kFull);
+
+  CallRecord call;
+  call.call_id = "c1";
+  call.caller_id = "alice";
+  call.callee_id = "bob";
+  call.state = CallState::kRinging;
+  call.started_at = absl::FromUnixMillis(1000);
+  ASSERT_TRUE(store->SaveCall(call).ok());
+  EXPECT_EQ(Synchronous(store->db()), kFull);
+  ASSERT_EQ(store->LoadCalls()->size(), 1u);
+
+  // An error inside comes back, and the setting is restored all the same.
+  absl::Status failed =
+      store->db().WithoutFsync([] { return absl::InternalError("disk on fire"); });
+  EXPECT_EQ(failed.message(), "disk on fire");
+  EXPECT_EQ(Synchronous(store->db()), kFull);
+}
+
+}  // namespace
+}  // namespace callsd::daemon
