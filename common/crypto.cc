@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "glog/logging.h"
 
@@ -20,6 +21,15 @@ std::string RandomBytes(size_t n) {
 }
 
 std::string RandomToken(size_t n) { return absl::WebSafeBase64Escape(RandomBytes(n)); }
+
+std::string RandomId(size_t n) {
+  // One draw in 32 starts with '-' or '_': draw again (n >= 1 bytes always
+  // gives a first character).
+  for (;;) {
+    std::string id = RandomToken(n);
+    if (!id.empty() && absl::ascii_isalnum(static_cast<unsigned char>(id[0]))) return id;
+  }
+}
 
 std::string Sha256Hex(absl::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];

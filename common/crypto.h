@@ -14,6 +14,11 @@ std::string RandomBytes(size_t n);
 // A random token of `n` bytes of entropy, URL-safe base64 without padding.
 std::string RandomToken(size_t n = 32);
 
+// A random identifier (call id, room id) of `n` bytes of entropy, URL-safe
+// base64 that starts with a letter or digit: ids are typed on command
+// lines, where a leading '-' reads as an option.
+std::string RandomId(size_t n);
+
 // Lower-case hex SHA-256 of `data`: how tokens and keys are stored.
 std::string Sha256Hex(absl::string_view data);
 
