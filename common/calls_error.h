@@ -32,6 +32,11 @@ inline constexpr int kCodeCallDoesNotExist = 1400102;
 inline constexpr int kCodeCalleeDoesNotExist = 1400103;
 inline constexpr int kCodeDialMyself = 1400104;
 inline constexpr int kCodeCalleeNeverAuthenticated = 1400106;
+// Rooms (wire.proto, above RoomParticipant).
+inline constexpr int kCodeParticipantLimitReached = 1400120;
+inline constexpr int kCodeRoomDeleted = 1400121;
+inline constexpr int kCodeAlreadyInRoom = 1800700;
+inline constexpr int kCodeNotInRoom = 1800702;
 inline constexpr int kCodeInternal = 500901;
 
 // The gRPC-style status code a server error code maps to.

@@ -90,6 +90,9 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
   server->router_ =
       std::make_unique<CallRouter>(server->store_.get(), server->scheduler_.get(),
                                    server->ws_.get(), server->pusher_.get(), call_options);
+  server->rooms_ = std::make_unique<RoomRouter>(server->store_.get(), server->scheduler_.get(),
+                                                server->ws_.get(), call_options.reconnect_window);
+  server->router_->set_rooms(server->rooms_.get());
   server->ws_->set_router(server->router_.get());
   ASSIGN_OR_RETURN(const int recovered, server->router_->Recover());
   LOG(INFO) << "calls: ringing timeout " << absl::FormatDuration(call_options.ringing_timeout)
@@ -100,7 +103,7 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
   api_options.session_token_lifetime = config.session_token_lifetime;
   api_options.max_push_tokens_per_type = config.push_tokens_per_type;
   server->api_ = std::make_unique<Api>(server->store_.get(), server->apps_.get(), &clock,
-                                       api_options, server->router_.get());
+                                       api_options, server->router_.get(), server->rooms_.get());
 
   LwsHttpServer::Options http_options;
   http_options.listen = config.listen;
@@ -133,6 +136,7 @@ CallsServer::~CallsServer() {
   pusher_.reset();
   api_.reset();
   router_.reset();
+  rooms_.reset();
   ws_.reset();
   scheduler_.reset();
   store_.reset();

@@ -1,9 +1,9 @@
 // CallsServer: owns calls-server's components and starts and stops them in
-// order (configuration, store, demo setup, push sender, call router, API,
-// HTTP + WebSocket transport).
+// order (configuration, store, demo setup, push sender, call and room
+// routers, API, HTTP + WebSocket transport).
 //
 // Threads: the caller of Run() is the libwebsockets service thread; the
-// HTTP API, the WebSocket connections, the call router and its timers all
+// HTTP API, the WebSocket connections, the routers and their timers all
 // run there (LwsScheduler). The push sender's HTTP client has a thread of
 // its own, whose completions are posted back to the service thread.
 #ifndef CALLSD_SERVER_CALLS_SERVER_H_
@@ -20,6 +20,7 @@
 #include "common/scheduler.h"
 #include "server/app_registry.h"
 #include "server/calls/call_router.h"
+#include "server/calls/room_router.h"
 #include "server/http/api.h"
 #include "server/push/push_sender.h"
 #include "server/store/store.h"
@@ -67,12 +68,14 @@ class CallsServer {
   CallsServer() = default;
 
   // Destroyed in this order (see ~CallsServer): transport, push client,
-  // push sender, API, router, WebSocket endpoint, scheduler, store.
+  // push sender, API, call router, room router, WebSocket endpoint,
+  // scheduler, store.
   std::unique_ptr<AppRegistry> apps_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<LwsScheduler> scheduler_;
   std::unique_ptr<WsEndpoint> ws_;
   std::unique_ptr<CallRouter> router_;
+  std::unique_ptr<RoomRouter> rooms_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<LwsHttpClient> push_http_;
   std::unique_ptr<PushSender> pusher_;

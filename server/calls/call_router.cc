@@ -1,7 +1,6 @@
 #include "server/calls/call_router.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -9,6 +8,7 @@
 #include "common/calls_error.h"
 #include "common/crypto.h"
 #include "glog/logging.h"
+#include "server/calls/room_router.h"
 
 namespace callsd::server {
 namespace {
@@ -21,9 +21,7 @@ constexpr char kEnded[] = "ended";
 // Bytes of entropy of a call ID (16 URL-safe characters).
 constexpr size_t kCallIdBytes = 12;
 
-absl::Status Error(int code, absl::string_view message) {
-  return CallsError(StatusCodeForServerCode(code), code, message);
-}
+absl::Status Error(int code, absl::string_view message) { return CodeError(code, message); }
 
 }  // namespace
 
@@ -110,6 +108,7 @@ void CallRouter::OnClose(ConnId conn) {
   if (it == conns_.end()) return;
   const std::set<std::string> call_ids = std::move(it->second.calls);
   conns_.erase(it);
+  if (rooms_ != nullptr) rooms_->OnClose(conn);
   VLOG(1) << "connection " << conn << " closed (" << conns_.size() << " left)";
   for (const std::string& id : call_ids) {
     auto found = calls_.find(id);
@@ -149,6 +148,7 @@ void CallRouter::OnMessage(ConnId conn, const wire::v1::WsMessage& m) {
   auto it = conns_.find(conn);
   if (it == conns_.end()) return;
   const Conn& c = it->second;
+  if (rooms_ != nullptr && RoomRouter::Handles(m)) return rooms_->OnMessage(conn, c.who, m);
   const std::string& type = m.type();
   if (type == "dial") return Dial(conn, c, m);
   if (type == "accept") return Accept(conn, c, m);
@@ -190,7 +190,7 @@ void CallRouter::Dial(ConnId conn, const Conn& c, const wire::v1::WsMessage& m) 
   }
 
   CallRecord r;
-  r.call_id = RandomToken(kCallIdBytes);
+  r.call_id = RandomId(kCallIdBytes);
   r.app_id = c.who.app_id;
   r.caller_rowid = c.who.user_rowid;
   r.caller_id = c.who.user_id;
@@ -353,6 +353,11 @@ void CallRouter::Resume(ConnId conn, const Conn& c, const wire::v1::WsMessage& m
   }
   LOG(INFO) << "connection " << conn << " resumed " << taken << " of " << m.call_ids_size()
             << " call(s)";
+  if (rooms_ != nullptr) {
+    for (std::string& id : rooms_->Resume(conn, c.who, m.room_ids())) {
+      resumed.add_room_ids(std::move(id));
+    }
+  }
   Reply(conn, std::move(resumed), m);
 }
 
@@ -535,27 +540,12 @@ void CallRouter::Save(const CallRecord& call) {
 
 void CallRouter::Reply(ConnId conn, wire::v1::WsMessage message,
                        const wire::v1::WsMessage& request) {
-  if (!request.req_id().empty()) message.set_req_id(request.req_id());
-  SendTo(conn, message);
+  SendReply(*sender_, conn, std::move(message), request);
 }
 
 void CallRouter::ReplyError(ConnId conn, const wire::v1::WsMessage& request,
                             const absl::Status& status) {
-  wire::v1::WsMessage error;
-  error.set_type("error");
-  error.set_call_id(request.call_id());
-  std::optional<int> code = GetCallsCode(status);
-  if (code) {
-    error.set_code(*code);
-    error.set_message(std::string(status.message()));
-  } else {
-    LOG(ERROR) << request.type().substr(0, 64) << " failed: " << status;
-    error.set_code(kCodeInternal);
-    error.set_message("internal server error");
-  }
-  VLOG(1) << "connection " << conn << ": " << request.type().substr(0, 64) << " -> error "
-          << error.code();
-  Reply(conn, std::move(error), request);
+  SendErrorReply(*sender_, conn, request, status);
 }
 
 void CallRouter::SendTo(ConnId conn, const wire::v1::WsMessage& message) {

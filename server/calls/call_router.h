@@ -43,13 +43,18 @@
 //   mute / unmute {call_id}  (either side, call not ended)
 //        -> ack {call_id}; remote_audio_changed {call_id, user_id, muted} to
 //        the other side's connection.
-//   resume {call_ids}  (any connection of the user, after a reconnect)
-//        -> resumed {calls}: those of call_ids that have not ended and
-//        have the user as a side. This connection becomes the user's side
-//        of each (for a ringing call: only the caller's side), ending its
-//        reconnect window; another connection that held it loses it. Unknown,
-//        ended and other users' calls are left out silently.
+//   resume {call_ids, room_ids}  (any connection of the user, after a
+//        reconnect)
+//        -> resumed {calls, room_ids}: those of call_ids that have not ended
+//        and have the user as a side, and the room_ids whose participant the
+//        RoomRouter gave back to this connection (room_router.h). This
+//        connection becomes the user's side of each call (for a ringing
+//        call: only the caller's side), ending its reconnect window; another
+//        connection that held it loses it. Unknown, ended and other users'
+//        calls are left out silently.
 //   ping -> pong
+//   enter, exit, delete_room, and mute / unmute with a room_id and no
+//   call_id: the RoomRouter's (room_router.h), when one is set.
 //   anything else: error {req_id, code 400100 (unknown type) or 400111 (no
 //   type)}.
 //
@@ -91,23 +96,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/scheduler.h"
+#include "server/calls/connection.h"
 #include "server/store/store.h"
 #include "wire/v1/wire.pb.h"
 
 namespace callsd::server {
-
-// A WebSocket connection, numbered by the transport from 1; never reused
-// within one run.
-using ConnId = uint64_t;
-
-// Where the router's messages go.
-class ConnectionSender {
- public:
-  virtual ~ConnectionSender() = default;
-  // Queues `message` on connection `conn` (one JSON text frame). Dropped
-  // when the connection is gone or closing. Never calls back into the router.
-  virtual void Send(ConnId conn, const wire::v1::WsMessage& message) = 0;
-};
 
 // One push: a PushPayload for every push token of `token_type` of the
 // recipient (app_id, user_id).
@@ -138,17 +131,10 @@ struct CallRouterOptions {
   absl::Duration reconnect_window = absl::Seconds(15);
 };
 
-// Who is on an authenticated connection.
-struct ConnectionInfo {
-  std::string app_id;
-  int64_t user_rowid = 0;
-  std::string user_id;
-  std::string nickname;
-  std::string session_hash;  // SHA-256 hex of the session key
-};
-
 // The wire form of a call.
 wire::v1::CallInfo ToCallInfo(const CallRecord& call);
+
+class RoomRouter;
 
 class CallRouter {
  public:
@@ -165,6 +151,11 @@ class CallRouter {
   // from the store (every side without connection, see the header
   // comment). Returns how many; store errors as they come.
   absl::StatusOr<int> Recover();
+
+  // Where room messages, closes and resumes go as well (nullptr: none; room
+  // messages are then unknown types). Set before any connection; `rooms`
+  // must outlive the router.
+  void set_rooms(RoomRouter* rooms) { rooms_ = rooms; }
 
   // A connection authenticated as `who`: sends hello.
   void OnOpen(ConnId conn, ConnectionInfo who);
@@ -244,6 +235,7 @@ class CallRouter {
   ConnectionSender* const sender_;
   Pusher* const pusher_;
   const CallRouterOptions options_;
+  RoomRouter* rooms_ = nullptr;
 
   // Scheduler sequence only.
   std::map<std::string, Live> calls_;  // by call_id

@@ -26,8 +26,13 @@ int CodeOf(const HttpResponse& response) {
 }  // namespace
 
 Api::Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions options,
-         CallRouter* calls)
-    : store_(store), apps_(apps), clock_(clock), options_(std::move(options)), calls_(calls) {
+         CallRouter* calls, RoomRouter* rooms)
+    : store_(store),
+      apps_(apps),
+      clock_(clock),
+      options_(std::move(options)),
+      calls_(calls),
+      rooms_(rooms) {
   // Platform API.
   Route("POST", "/v1/users", &Api::CreateUser);
   Route("GET", "/v1/users/{user_id}", &Api::GetUser);
@@ -44,6 +49,8 @@ Api::Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions o
   Route("GET", "/v1/calls", &Api::ListCalls);
   Route("POST", "/v1/calls/{call_id}/decline", &Api::DeclineCall);
   Route("GET", "/v1/call_logs", &Api::CallLogs);
+  Route("POST", "/v1/rooms", &Api::CreateRoom);
+  Route("GET", "/v1/rooms/{room_id}", &Api::GetRoom);
   // Platform API.
   Route("GET", "/v1/direct_calls", &Api::DirectCalls);
 }

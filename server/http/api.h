@@ -26,6 +26,7 @@
 #include "common/wire_json.h"
 #include "server/app_registry.h"
 #include "server/calls/call_router.h"
+#include "server/calls/room_router.h"
 #include "server/http/http_types.h"
 #include "server/http/router.h"
 #include "server/store/store.h"
@@ -43,17 +44,18 @@ struct ApiOptions {
 
 class Api final : public HttpHandler {
  public:
-  // `store`, `apps`, `clock` and `calls` must outlive the Api. Without
-  // `calls`, POST /v1/calls/{call_id}/decline answers 500901.
+  // `store`, `apps`, `clock`, `calls` and `rooms` must outlive the Api.
+  // Without `calls`, POST /v1/calls/{call_id}/decline answers 500901;
+  // without `rooms`, so do the /v1/rooms endpoints.
   Api(Store* store, const AppRegistry* apps, const Clock* clock, ApiOptions options = {},
-      CallRouter* calls = nullptr);
+      CallRouter* calls = nullptr, RoomRouter* rooms = nullptr);
 
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  // Thread-safe, except POST /v1/calls/{call_id}/decline, which calls the
-  // CallRouter and so must run on its sequence (in calls-server the lws
-  // service thread runs both).
+  // Thread-safe, except POST /v1/calls/{call_id}/decline and /v1/rooms,
+  // which call the CallRouter and RoomRouter and so must run on their
+  // sequence (in calls-server the lws service thread runs all of them).
   HttpResponse Handle(const HttpRequest& request) override;
 
   // The live session of `session_key` within `app_id`'s app, or an ApiError:
@@ -93,6 +95,10 @@ class Api final : public HttpHandler {
   // A page of `user`'s calls per the limit and next query parameters.
   Result CallPageOf(const UserRecord& user, const HttpRequest& request);
 
+  // Rooms, rooms_api.cc.
+  Result CreateRoom(const HttpRequest& request, const PathParams& params);
+  Result GetRoom(const HttpRequest& request, const PathParams& params);
+
   // The app whose master token is in Api-Token; 401120 otherwise.
   absl::StatusOr<std::string> PlatformApp(const HttpRequest& request) const;
   // The platform app and the user named by the {user_id} path parameter;
@@ -112,6 +118,7 @@ class Api final : public HttpHandler {
   const Clock* const clock_;
   const ApiOptions options_;
   CallRouter* const calls_;
+  RoomRouter* const rooms_;
   Router router_;
 };
 

@@ -90,6 +90,23 @@ CREATE INDEX calls_by_caller ON calls(caller_rowid, id);
 CREATE INDEX calls_by_callee ON calls(callee_rowid, id);
 CREATE INDEX calls_unended ON calls(state) WHERE state != 'ended';
 )sql",
+      // 2 -> 3: rooms (group calls). Their participants live in memory with
+      // the WebSocket connections; only the room itself is kept.
+      R"sql(
+CREATE TABLE rooms (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  room_id TEXT NOT NULL UNIQUE,
+  app_id TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('small', 'large')),
+  -- The owner by rowid and by ID as it was at creation; no foreign key: a
+  -- room outlives its owner's account (it can still be entered).
+  owner_rowid INTEGER NOT NULL,
+  owner_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  deleted_at INTEGER NOT NULL DEFAULT 0
+);
+)sql",
   };
   return *kMigrations;
 }

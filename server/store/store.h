@@ -2,8 +2,9 @@
 //
 // What is kept: users (per app), their access tokens, session tokens and
 // session keys (only as SHA-256 hex hashes, never the secrets), their push
-// keys (raw: the server signs pushes with them), their push tokens, and
-// direct calls (ringing, active and ended: the call logs).
+// keys (raw: the server signs pushes with them), their push tokens, direct
+// calls (ringing, active and ended: the call logs) and rooms (without their
+// participants, who exist only while connected).
 //
 // The store holds no policy beyond what must be atomic (push-token limits,
 // moves and `unique`); callers validate input and decide what an outcome
@@ -102,6 +103,19 @@ struct CallRecord {
   uint64_t callee_conn = 0;
 };
 
+// A room (group call). Times are Unix ms.
+struct RoomRecord {
+  int64_t rowid = 0;  // set by InsertRoom
+  std::string room_id;
+  std::string app_id;
+  std::string type;  // "small" or "large"
+  int64_t owner_rowid = 0;
+  std::string owner_id;
+  int64_t created_at_ms = 0;
+  bool deleted = false;
+  int64_t deleted_at_ms = 0;  // 0 unless deleted
+};
+
 // One page of a user's calls, newest first.
 struct CallPage {
   std::vector<CallRecord> calls;
@@ -112,7 +126,7 @@ struct CallPage {
 class Store {
  public:
   // The schema version this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens or creates the database at `path` (created 0600), switches it to
   // WAL, and brings its schema to kSchemaVersion. FAILED_PRECONDITION naming
@@ -216,6 +230,17 @@ class Store {
   // `limit` (>= 1) of those with a rowid below `before_rowid` (0: from the
   // newest).
   absl::StatusOr<CallPage> ListCalls(int64_t user_rowid, int limit, int64_t before_rowid);
+
+  // ---- Rooms (store_rooms.cc) -----------------------------------------------
+
+  // Inserts `room` (its rowid is ignored) and returns its rowid.
+  // ALREADY_EXISTS when the room_id is taken.
+  absl::StatusOr<int64_t> InsertRoom(const RoomRecord& room);
+  // NOT_FOUND when there is no such room (deleted rooms are found).
+  absl::StatusOr<RoomRecord> GetRoom(absl::string_view room_id);
+  // Marks the room deleted at `now_ms`. NOT_FOUND when there is no such
+  // room; a room already deleted keeps its first deleted_at.
+  absl::Status MarkRoomDeleted(absl::string_view room_id, int64_t now_ms);
 
  private:
   explicit Store(std::unique_ptr<SqliteDb> db);

@@ -12,7 +12,7 @@ using ::testing::Pair;
 
 TEST_F(ApiTest, UnknownRouteIs404) {
   for (const char* path : {"/", "/v1", "/v2/users", "/v1/users/alice/nope", "/v1/users/",
-                           "/v1/push/voip/", "/v1/rooms"}) {
+                           "/v1/push/voip/", "/v1/rooms/r/x"}) {
     HttpResponse r = Admin("GET", path);
     EXPECT_EQ(r.http_status, 404) << path;
     EXPECT_EQ(r.body, Error(kCodeNotFound, "no such endpoint")) << path;

@@ -14,10 +14,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/crypto.h"
 #include "common/http/http_client.h"
 #include "common/wire_json.h"
 #include "gtest/gtest.h"
 #include "server/calls/call_router.h"
+#include "server/store/store.h"
 #include "wire/v1/wire.pb.h"
 
 namespace callsd::server::testing {
@@ -148,6 +150,36 @@ inline std::string HeaderOf(const ::callsd::HttpRequest& request, const std::str
     if (n == name) return v;
   }
   return std::string();
+}
+
+// A user of `app` in `store`; `authenticated`: with the session key
+// "key-<id>" (so that Open() below can connect it).
+inline UserRecord NewTestUser(Store* store, const std::string& app, const std::string& id,
+                              const std::string& nickname, int64_t now_ms,
+                              bool authenticated = true) {
+  auto user = store->CreateUser(app, id, nickname, RandomBytes(32), "", now_ms);
+  EXPECT_TRUE(user.ok()) << user.status();
+  if (authenticated) {
+    EXPECT_TRUE(
+        store->AddSessionKey(Sha256Hex("key-" + id), user->rowid, std::nullopt, 0, now_ms).ok());
+  }
+  return *store->GetUser(app, id);
+}
+
+// Opens `conn` on `router` for `user` with session key `session`
+// ("key-<user_id>" by default) and takes the hello from `sender`.
+inline void OpenTestConnection(CallRouter* router, FakeSender* sender, ConnId conn,
+                               const UserRecord& user, const std::string& session = "") {
+  ConnectionInfo who;
+  who.app_id = user.app_id;
+  who.user_rowid = user.rowid;
+  who.user_id = user.user_id;
+  who.nickname = user.nickname;
+  who.session_hash = Sha256Hex(session.empty() ? "key-" + user.user_id : session);
+  router->OnOpen(conn, who);
+  wire::v1::WsMessage hello = sender->Next(conn);
+  EXPECT_EQ(hello.type(), "hello");
+  EXPECT_EQ(hello.user_id(), user.user_id);
 }
 
 }  // namespace callsd::server::testing

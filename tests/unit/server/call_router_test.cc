@@ -48,28 +48,12 @@ class CallRouterTest : public ::testing::Test {
 
   UserRecord NewUser(const std::string& app, const std::string& id, const std::string& nickname,
                      bool authenticated) {
-    auto user = store_->CreateUser(app, id, nickname, RandomBytes(32), "", NowMs());
-    EXPECT_TRUE(user.ok()) << user.status();
-    if (authenticated) {
-      EXPECT_TRUE(
-          store_->AddSessionKey(Sha256Hex("key-" + id), user->rowid, std::nullopt, 0, NowMs())
-              .ok());
-    }
-    return *store_->GetUser(app, id);
+    return NewTestUser(store_.get(), app, id, nickname, NowMs(), authenticated);
   }
 
   // Opens `conn` for `user` and takes the hello.
   void Open(ConnId conn, const UserRecord& user, const std::string& session = "") {
-    ConnectionInfo who;
-    who.app_id = user.app_id;
-    who.user_rowid = user.rowid;
-    who.user_id = user.user_id;
-    who.nickname = user.nickname;
-    who.session_hash = Sha256Hex(session.empty() ? "key-" + user.user_id : session);
-    router_->OnOpen(conn, who);
-    wire::v1::WsMessage hello = Next(conn);
-    EXPECT_EQ(hello.type(), "hello");
-    EXPECT_EQ(hello.user_id(), user.user_id);
+    OpenTestConnection(router_.get(), &sender_, conn, user, session);
   }
 
   void Send(ConnId conn, const std::string& json) {
