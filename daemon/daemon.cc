@@ -82,6 +82,7 @@ std::string StatusLineFor(const callsd::v1::State& state) {
       return "unknown";
   }
   if (state.calls_size() > 0) absl::StrAppend(&line, ", ", state.calls_size(), " call(s)");
+  if (state.rooms_size() > 0) absl::StrAppend(&line, ", ", state.rooms_size(), " room(s)");
   return line;
 }
 
@@ -152,6 +153,9 @@ absl::Status Daemon::Start() {
       const absl::Time now = c_->engine->clock().Now();
       for (const CallRecord* call : c_->calls->OngoingRefs()) {
         rpc::ToProto(*call, now, state->add_calls());
+      }
+      for (const RoomRecord* room : c_->calls->rooms()->Refs()) {
+        rpc::ToProto(*room, state->add_rooms());
       }
     }
     if (c_->push_endpoint != nullptr) state->set_push_endpoint_url(c_->push_endpoint->url());

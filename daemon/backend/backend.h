@@ -90,6 +90,15 @@ class Backend {
   // GET /v1/call_logs?limit=&next=: the user's call log, newest first.
   virtual void ListCallLogs(const SessionCredentials& creds, int limit, const std::string& next,
                             Callback<wire::v1::CallList> done) = 0;
+
+  // POST /v1/rooms {"type"}: a new room of `type` ("small" | "large"),
+  // owned by this user.
+  virtual void CreateRoom(const SessionCredentials& creds, const std::string& type,
+                          Callback<wire::v1::RoomInfo> done) = 0;
+
+  // GET /v1/rooms/{room_id}: the room, its participants and their audio.
+  virtual void GetRoom(const SessionCredentials& creds, const std::string& room_id,
+                       Callback<wire::v1::RoomInfo> done) = 0;
 };
 
 }  // namespace callsd::daemon

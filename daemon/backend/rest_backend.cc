@@ -46,6 +46,15 @@ absl::StatusOr<T> ParseAnswer(absl::string_view what, const HttpResponse& respon
   return answer;
 }
 
+// A RoomInfo answer; one without a room id is not a room.
+absl::StatusOr<wire::RoomInfo> ParseRoom(absl::string_view what, const HttpResponse& response) {
+  absl::StatusOr<wire::RoomInfo> room = ParseAnswer<wire::RoomInfo>(what, response);
+  if (room.ok() && room->room_id().empty()) {
+    return Unavailable(what, "the calls server answered with a room without a room_id");
+  }
+  return room;
+}
+
 absl::StatusOr<AuthResult> ToAuthResult(absl::string_view what, const std::string& user_id,
                                         const HttpResponse& response) {
   wire::AuthResponse answer;
@@ -262,6 +271,36 @@ void RestBackend::ListCallLogs(const SessionCredentials& creds, int limit,
   Send<wire::CallList>(
       {"GET", path, what, creds.app_id, creds.session_key, ""},
       [what](const HttpResponse& response) { return ParseAnswer<wire::CallList>(what, response); },
+      std::move(done));
+}
+
+void RestBackend::CreateRoom(const SessionCredentials& creds, const std::string& type,
+                             Callback<wire::RoomInfo> done) {
+  // The request body is a RoomInfo with only its type: {"type": "small"}.
+  wire::RoomInfo body;
+  body.set_type(type);
+  const std::string what = "POST /v1/rooms";
+  Send<wire::RoomInfo>(
+      {"POST", "/v1/rooms", what, creds.app_id, creds.session_key, ToJson(body)},
+      [what](const HttpResponse& response) { return ParseRoom(what, response); },
+      std::move(done));
+}
+
+void RestBackend::GetRoom(const SessionCredentials& creds, const std::string& room_id,
+                          Callback<wire::RoomInfo> done) {
+  const std::string what = "GET /v1/rooms/{room_id}";
+  if (room_id.empty() || absl::StrContains(room_id, '\0')) {
+    // An empty segment would address the collection, not a room.
+    engine_->Post([done = std::move(done), what]() mutable {
+      std::move(done)(absl::InvalidArgumentError(
+          absl::StrCat(what, ": the room id is empty or has a NUL")));
+    });
+    return;
+  }
+  Send<wire::RoomInfo>(
+      {"GET", absl::StrCat("/v1/rooms/", EncodePathSegment(room_id)), what, creds.app_id,
+       creds.session_key, ""},
+      [what](const HttpResponse& response) { return ParseRoom(what, response); },
       std::move(done));
 }
 

@@ -68,6 +68,10 @@ class RestBackend final : public Backend {
                    StatusCallback done) override;
   void ListCallLogs(const SessionCredentials& creds, int limit, const std::string& next,
                     Callback<wire::v1::CallList> done) override;
+  void CreateRoom(const SessionCredentials& creds, const std::string& type,
+                  Callback<wire::v1::RoomInfo> done) override;
+  void GetRoom(const SessionCredentials& creds, const std::string& room_id,
+               Callback<wire::v1::RoomInfo> done) override;
 
  private:
   // Checks an answer's body on the HTTP client's thread; its result goes to

@@ -10,12 +10,6 @@
 namespace callsd::daemon {
 namespace {
 
-bool IsSessionRejection(const absl::Status& status) {
-  const std::optional<int> code = GetCallsCode(status);
-  return code && (*code == kCodeInvalidAccessToken || *code == kCodeSessionKeyExpired ||
-                  *code == kCodeSessionTokenRevoked);
-}
-
 absl::Status ShuttingDown() { return absl::UnavailableError("callsd is shutting down"); }
 
 std::optional<absl::Time> ServerTime(int64_t ms) {
@@ -53,7 +47,10 @@ CallRegistry::CallRegistry(Scheduler* engine, StateStore* store, Backend* backen
       session_(session),
       events_(events),
       options_(options),
-      reconnect_backoff_(absl::Milliseconds(200), absl::Seconds(3)) {}
+      reconnect_backoff_(absl::Milliseconds(200), absl::Seconds(3)),
+      rooms_(std::make_unique<RoomRegistry>(
+          engine, backend, session, events, static_cast<RoomChannelOwner*>(this),
+          RoomRegistry::Options{.request_timeout = options.request_timeout})) {}
 
 CallRegistry::~CallRegistry() {
   for (auto& [id, timer] : ringing_timers_) engine_->Cancel(timer);
@@ -93,6 +90,8 @@ absl::Status CallRegistry::Start() {
 }
 
 void CallRegistry::Shutdown() {
+  // The rooms' exits go out before the channel closes.
+  rooms_->Shutdown();
   shut_down_ = true;
   FailRequests(ShuttingDown());
   RunWaiting(ShuttingDown());
@@ -155,7 +154,7 @@ bool CallRegistry::channel_needed() const {
   for (const auto& [id, call] : calls_) {
     if (call.active()) return true;
   }
-  return false;
+  return rooms_->channel_needed();
 }
 
 absl::Status CallRegistry::CheckAnswerable(const std::string& call_id) {
@@ -677,10 +676,29 @@ void CallRegistry::MaybeCloseChannel() {
     reconnect_timer_ = window_timer_ = 0;
   }
   if (channel_->active()) {
-    VLOG(1) << "no active call left: closing the WebSocket";
+    VLOG(1) << "no active call or room left: closing the WebSocket";
     channel_->Close();
   }
 }
+
+absl::Status CallRegistry::SendOnChannel(const wire::v1::WsMessage& message) {
+  if (shut_down_) return ShuttingDown();
+  if (reconnecting_) {
+    return CallsError(absl::StatusCode::kUnavailable, 0,
+                      "the connection to the calls server is being re-established", {},
+                      "try again in a moment");
+  }
+  EnsureChannel();
+  if (!channel_->active()) {
+    absl::Status why = session_->CheckAuthenticated();
+    return why.ok() ? absl::UnavailableError("cannot open the WebSocket to the calls server")
+                    : why;
+  }
+  channel_->Send(message);
+  return absl::OkStatus();
+}
+
+bool CallRegistry::channel_usable() const { return channel_->active() && !reconnecting_; }
 
 void CallRegistry::SendRequest(wire::v1::WsMessage message, Done<CallRecord> done) {
   const std::string req_id = absl::StrCat("r", next_req_++);
@@ -728,6 +746,7 @@ void CallRegistry::OnChannelOpen() {
   for (const auto& [id, call] : calls_) {
     if (call.state == CallState::kReconnecting) resume.add_call_ids(id);
   }
+  for (const std::string& id : rooms_->ReconnectingIds()) resume.add_room_ids(id);
   channel_->Send(resume);
 }
 
@@ -756,9 +775,11 @@ void CallRegistry::OnChannelMessage(const wire::v1::WsMessage& m) {
         EndCall(&call, EndResult::kConnectionLost, "");
       }
     }
+    rooms_->OnResumed(std::set<std::string>(m.room_ids().begin(), m.room_ids().end()));
     MaybeCloseChannel();
     return;
   }
+  if (rooms_->OnChannelMessage(m)) return;
   if (!m.req_id().empty()) {
     auto it = requests_.find(m.req_id());
     if (it == requests_.end()) {
@@ -856,13 +877,16 @@ void CallRegistry::OnChannelClosed(const absl::Status& why) {
   if (shut_down_) return;
   LOG(WARNING) << "WebSocket closed: " << why.message();
   resume_req_id_.clear();
-  FailRequests(absl::UnavailableError(
-      absl::StrCat("lost the connection to the calls server: ", why.message())));
+  const absl::Status lost = absl::UnavailableError(
+      absl::StrCat("lost the connection to the calls server: ", why.message()));
+  FailRequests(lost);
+  rooms_->FailRequests(lost);
   if (IsSessionRejection(why)) {
     session_->OnSessionRejected(why);
     for (auto& [id, call] : calls_) {
       if (call.active()) EndCall(&call, EndResult::kConnectionLost, "");
     }
+    rooms_->Disconnect(why);
     return;
   }
   if (channel_needed()) StartReconnecting(why);
@@ -878,6 +902,7 @@ void CallRegistry::StartReconnecting(const absl::Status& why) {
       LOG(INFO) << "call " << id << " reconnecting";
       Changed(CallChanged::Kind::kReconnecting, call);
     }
+    rooms_->OnReconnecting();
     window_timer_ =
         engine_->RunAfter(options_.reconnect_window, [this] { OnReconnectWindowOver(); });
   }
@@ -912,6 +937,9 @@ void CallRegistry::OnReconnectWindowOver() {
   for (auto& [id, call] : calls_) {
     if (call.state == CallState::kReconnecting) EndCall(&call, EndResult::kConnectionLost, "");
   }
+  rooms_->Disconnect(absl::UnavailableError(
+      absl::StrCat("could not reconnect to the calls server within ",
+                   absl::FormatDuration(options_.reconnect_window))));
   channel_->Close();
 }
 
@@ -928,6 +956,8 @@ void CallRegistry::OnSessionEnded(bool app_changed) {
   ++generation_;
   const absl::Status gone = CallsError(absl::StatusCode::kAborted, 0,
                                        app_changed ? "the APP_ID changed" : "logged out");
+  // Exits go out first, while the WebSocket is still open.
+  rooms_->ExitAll(gone);
   FailRequests(gone);
   RunWaiting(gone);
   // Hang up what is active (best effort; the server learns at once).

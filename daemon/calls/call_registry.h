@@ -1,8 +1,12 @@
-// CallRegistry: direct calls (DESIGN.md "Calls").
+// CallRegistry: direct calls (DESIGN.md "Calls"), and the owner of the one
+// WebSocket that calls and rooms share.
 //
 // Incoming calls arrive by push and ring without any socket to the server.
-// The WebSocket (CallChannel) is opened by Dial and Accept and closed when
-// the last active call ends. Accept and Decline that arrive while the
+// The WebSocket (CallChannel) is opened by Dial, Accept and a room's Enter
+// and closed when neither an active call nor a room needs it
+// (channel_needed). Its rooms (RoomRegistry, rooms()) get the room
+// messages, the reconnection (the resume carries their ids too) and the
+// end of the session. Accept and Decline that arrive while the
 // session is still authenticating wait for it (bounded by the ringing
 // timeout). Missed pushes are recovered after every authentication by
 // asking the server for calls ringing for the user.
@@ -25,13 +29,16 @@
 #include "daemon/backend/backend.h"
 #include "daemon/backend/call_channel.h"
 #include "daemon/calls/call.h"
+#include "daemon/calls/room_registry.h"
 #include "daemon/events/events.h"
 #include "daemon/session/session.h"
 #include "daemon/store/state_store.h"
 
 namespace callsd::daemon {
 
-class CallRegistry final : public SessionListener, public CallChannel::Listener {
+class CallRegistry final : public SessionListener,
+                           public CallChannel::Listener,
+                           private RoomChannelOwner {
  public:
   struct Options {
     // An incoming call stops ringing by itself after this.
@@ -87,7 +94,12 @@ class CallRegistry final : public SessionListener, public CallChannel::Listener 
   // The same without copies (the State is rebuilt from them at every
   // event); valid until the registry changes.
   std::vector<const CallRecord*> OngoingRefs() const;
+  // An active call or a room needs the WebSocket.
   bool channel_needed() const;
+
+  // The rooms, sharing this registry's WebSocket (same thread rules).
+  RoomRegistry* rooms() { return rooms_.get(); }
+  const RoomRegistry* rooms() const { return rooms_.get(); }
 
   // SessionListener.
   void OnAuthenticated(const SessionCredentials& creds) override;
@@ -142,6 +154,11 @@ class CallRegistry final : public SessionListener, public CallChannel::Listener 
   void TryReconnect();
   void OnReconnectWindowOver();
 
+  // RoomChannelOwner.
+  absl::Status SendOnChannel(const wire::v1::WsMessage& message) override;
+  bool channel_usable() const override;
+  void RoomsIdle() override { MaybeCloseChannel(); }
+
   Scheduler* const engine_;
   StateStore* const store_;
   Backend* const backend_;
@@ -168,6 +185,8 @@ class CallRegistry final : public SessionListener, public CallChannel::Listener 
   Backoff reconnect_backoff_;
   // Bumped when the session ends: answers of older requests are ignored.
   uint64_t generation_ = 0;
+  // Last: it calls back into this registry (RoomChannelOwner).
+  std::unique_ptr<RoomRegistry> rooms_;
 };
 
 }  // namespace callsd::daemon

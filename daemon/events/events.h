@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "daemon/calls/call.h"
+#include "daemon/calls/room.h"
 #include "daemon/store/state_store.h"
 
 namespace callsd::daemon {
@@ -91,9 +92,34 @@ struct PushForEndedCall {
   std::optional<CallRecord> call;
 };
 
+// This daemon's user in a room; `room` is the room afterwards.
+struct RoomChanged {
+  enum class Kind {
+    kEntered,
+    kExited,        // asked for, or the session ended (`reason` says so)
+    kDeleted,       // the owner deleted it: out of it
+    kReconnecting,  // the WebSocket dropped while in it
+    kReconnected,
+    kLocalParticipantDisconnected,  // not back within the window: out of it
+  };
+  Kind kind;
+  RoomRecord room;
+  // Why, when the room was left without being asked to; OK otherwise.
+  absl::Status reason;
+};
+
+// Another participant of a room (or this one, for a mute from here).
+struct RoomParticipantChanged {
+  enum class Kind { kEntered, kExited, kAudioChanged };
+  Kind kind;
+  RoomRecord room;
+  RoomParticipantRecord participant;
+};
+
 using DomainEvent =
     std::variant<SessionStateChanged, SessionTokenWillExpire, SessionTokenRequired, AppChanged,
-                 PushTokensChanged, CallChanged, RemoteAudioChanged, PushForEndedCall>;
+                 PushTokensChanged, CallChanged, RemoteAudioChanged, PushForEndedCall,
+                 RoomChanged, RoomParticipantChanged>;
 
 // Where the domain sends events. Called on the engine sequence only.
 class EventSink {

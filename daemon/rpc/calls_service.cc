@@ -161,10 +161,12 @@ void CallsService::FillState(callsd::v1::State* out) const { *out = *deps_.bus->
 
 template <typename Req, typename Resp>
 grpc::ServerUnaryReactor* CallsService::Unary(Ctx* ctx, const Bytes* request, Bytes* response,
-                                              Tier tier, const char* method,
+                                              const char* method,
                                               absl::AnyInvocable<void(Req, Reply<Resp>) &&> work,
                                               bool on_engine) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // A method missing from the table needs the highest tier.
+  const Tier tier = MethodTier(method).value_or(Tier::kAdmin);
   if (absl::Status denied = CheckPeer(ctx, tier, method); !denied.ok()) {
     reactor->Finish(ToGrpcStatus(denied, TierName(tier)));
     return reactor;
@@ -197,7 +199,7 @@ grpc::ServerUnaryReactor* CallsService::Init(Ctx* ctx, const Bytes* request, Byt
   using Req = callsd::v1::InitRequest;
   using Resp = callsd::v1::InitResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "Init", [this](Req req, Reply<Resp> reply) {
+      ctx, request, response, "Init", [this](Req req, Reply<Resp> reply) {
         deps_.session->Init(req.app_id(), [this, reply = std::move(reply)](
                                               absl::StatusOr<Session::InitResult> r) mutable {
           if (!r.ok()) return std::move(reply)(r.status());
@@ -215,7 +217,7 @@ grpc::ServerUnaryReactor* CallsService::Authenticate(Ctx* ctx, const Bytes* requ
   using Req = callsd::v1::AuthenticateRequest;
   using Resp = callsd::v1::AuthenticateResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "Authenticate", [this](Req req, Reply<Resp> reply) {
+      ctx, request, response, "Authenticate", [this](Req req, Reply<Resp> reply) {
         deps_.session->Authenticate(
             req.user_id(), FromProto(req.token_kind()), req.token(),
             [this, reply = std::move(reply)](absl::StatusOr<SessionSnapshot> r) mutable {
@@ -234,7 +236,7 @@ grpc::ServerUnaryReactor* CallsService::Deauthenticate(Ctx* ctx, const Bytes* re
   using Req = callsd::v1::DeauthenticateRequest;
   using Resp = callsd::v1::DeauthenticateResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "Deauthenticate",
+      ctx, request, response, "Deauthenticate",
       [this](Req req, Reply<Resp> reply) {
         deps_.session->Deauthenticate(
             req.keep_push_tokens(),
@@ -254,7 +256,7 @@ grpc::ServerUnaryReactor* CallsService::RefreshSessionToken(Ctx* ctx, const Byte
   using Req = callsd::v1::RefreshSessionTokenRequest;
   using Resp = callsd::v1::RefreshSessionTokenResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "RefreshSessionToken",
+      ctx, request, response, "RefreshSessionToken",
       [this](Req req, Reply<Resp> reply) {
         deps_.session->RefreshSessionToken(
             req.token(), [this, reply = std::move(reply)](absl::StatusOr<absl::Time> r) mutable {
@@ -273,14 +275,15 @@ grpc::ServerUnaryReactor* CallsService::GetState(Ctx* ctx, const Bytes* request,
   using Resp = callsd::v1::State;
   // The bus keeps the state current from the engine: no hop needed.
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kRead, "GetState",
+      ctx, request, response, "GetState",
       [this](Req, Reply<Resp> reply) { std::move(reply)(*deps_.bus->state()); },
       /*on_engine=*/false);
 }
 
 grpc::ServerWriteReactor<Bytes>* CallsService::WatchEvents(Ctx* ctx, const Bytes* request) {
-  if (absl::Status denied = CheckPeer(ctx, Tier::kRead, "WatchEvents"); !denied.ok()) {
-    return new RefusedWatch(ToGrpcStatus(denied, TierName(Tier::kRead)));
+  const Tier tier = MethodTier("WatchEvents").value_or(Tier::kAdmin);
+  if (absl::Status denied = CheckPeer(ctx, tier, "WatchEvents"); !denied.ok()) {
+    return new RefusedWatch(ToGrpcStatus(denied, TierName(tier)));
   }
   callsd::v1::WatchEventsRequest req;
   if (absl::Status valid = Decode(request, &req); !valid.ok()) {
@@ -298,7 +301,7 @@ grpc::ServerUnaryReactor* CallsService::RegisterPushToken(Ctx* ctx, const Bytes*
   using Req = callsd::v1::RegisterPushTokenRequest;
   using Resp = callsd::v1::RegisterPushTokenResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "RegisterPushToken",
+      ctx, request, response, "RegisterPushToken",
       [this](Req req, Reply<Resp> reply) {
         deps_.push->Register(
             *FromProto(req.type()), req.token(), req.unique(),
@@ -316,7 +319,7 @@ grpc::ServerUnaryReactor* CallsService::UnregisterPushToken(Ctx* ctx, const Byte
   using Req = callsd::v1::UnregisterPushTokenRequest;
   using Resp = callsd::v1::UnregisterPushTokenResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "UnregisterPushToken",
+      ctx, request, response, "UnregisterPushToken",
       [this](Req req, Reply<Resp> reply) {
         deps_.push->Unregister(*FromProto(req.type()), req.token(),
                                [reply = std::move(reply)](absl::StatusOr<bool> r) mutable {
@@ -333,7 +336,7 @@ grpc::ServerUnaryReactor* CallsService::UnregisterAllPushTokens(Ctx* ctx, const 
   using Req = callsd::v1::UnregisterAllPushTokensRequest;
   using Resp = callsd::v1::UnregisterAllPushTokensResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kAdmin, "UnregisterAllPushTokens",
+      ctx, request, response, "UnregisterAllPushTokens",
       [this](Req req, Reply<Resp> reply) {
         deps_.push->UnregisterAll(*FromProto(req.type()),
                                   [reply = std::move(reply)](absl::StatusOr<bool> r) mutable {
@@ -349,7 +352,7 @@ grpc::ServerUnaryReactor* CallsService::ListPushTokens(Ctx* ctx, const Bytes* re
                                                        Bytes* response) {
   using Req = callsd::v1::ListPushTokensRequest;
   using Resp = callsd::v1::ListPushTokensResponse;
-  return Unary<Req, Resp>(ctx, request, response, Tier::kRead, "ListPushTokens",
+  return Unary<Req, Resp>(ctx, request, response, "ListPushTokens",
                           [this](Req, Reply<Resp> reply) {
                             Resp resp;
                             for (const StoredPushToken& t : deps_.push->tokens()) {
@@ -366,7 +369,7 @@ grpc::ServerUnaryReactor* CallsService::CallAction(
     Ctx* ctx, const Bytes* request, Bytes* response, const char* method,
     absl::AnyInvocable<void(CallRegistry*, const Req&, CallRegistry::Done<CallRecord>)> action) {
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kControl, method,
+      ctx, request, response, method,
       [this, action = std::move(action)](Req req, Reply<Resp> reply) mutable {
         action(deps_.calls, req,
                [this, reply = std::move(reply)](absl::StatusOr<CallRecord> call) mutable {
@@ -430,7 +433,7 @@ grpc::ServerUnaryReactor* CallsService::ListCalls(Ctx* ctx, const Bytes* request
                                                   Bytes* response) {
   using Req = callsd::v1::ListCallsRequest;
   using Resp = callsd::v1::ListCallsResponse;
-  return Unary<Req, Resp>(ctx, request, response, Tier::kRead, "ListCalls",
+  return Unary<Req, Resp>(ctx, request, response, "ListCalls",
                           [this](Req, Reply<Resp> reply) {
                             Resp resp;
                             const absl::Time now = deps_.engine->clock().Now();
@@ -446,7 +449,7 @@ grpc::ServerUnaryReactor* CallsService::GetCallHistory(Ctx* ctx, const Bytes* re
   using Req = callsd::v1::GetCallHistoryRequest;
   using Resp = callsd::v1::GetCallHistoryResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kRead, "GetCallHistory", [this](Req req, Reply<Resp> reply) {
+      ctx, request, response, "GetCallHistory", [this](Req req, Reply<Resp> reply) {
         const SessionSnapshot& me = deps_.session->snapshot();
         deps_.calls->GetHistory(
             req.limit() == 0 ? 20 : req.limit(), req.next(),
@@ -469,7 +472,7 @@ grpc::ServerUnaryReactor* CallsService::DeliverPush(Ctx* ctx, const Bytes* reque
   using Req = callsd::v1::DeliverPushRequest;
   using Resp = callsd::v1::DeliverPushResponse;
   return Unary<Req, Resp>(
-      ctx, request, response, Tier::kControl, "DeliverPush", [this](Req req, Reply<Resp> reply) {
+      ctx, request, response, "DeliverPush", [this](Req req, Reply<Resp> reply) {
         deps_.calls->DeliverPush(
             req.payload(), [this, reply = std::move(reply)](
                                absl::StatusOr<CallRegistry::PushResult> result) mutable {
@@ -482,6 +485,99 @@ grpc::ServerUnaryReactor* CallsService::DeliverPush(Ctx* ctx, const Bytes* reque
               std::move(reply)(std::move(resp));
             });
       });
+}
+
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* CallsService::RoomAction(
+    Ctx* ctx, const Bytes* request, Bytes* response, const char* method,
+    absl::AnyInvocable<void(RoomRegistry*, const Req&, RoomRegistry::Done<RoomRecord>)> action) {
+  return Unary<Req, Resp>(
+      ctx, request, response, method,
+      [this, action = std::move(action)](Req req, Reply<Resp> reply) mutable {
+        action(deps_.calls->rooms(), req,
+               [reply = std::move(reply)](absl::StatusOr<RoomRecord> room) mutable {
+                 if (!room.ok()) return std::move(reply)(room.status());
+                 Resp resp;
+                 ToProto(*room, resp.mutable_room());
+                 std::move(reply)(std::move(resp));
+               });
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::CreateRoom(Ctx* ctx, const Bytes* request,
+                                                   Bytes* response) {
+  using Req = callsd::v1::CreateRoomRequest;
+  return RoomAction<Req, callsd::v1::CreateRoomResponse>(
+      ctx, request, response, "CreateRoom",
+      [](RoomRegistry* rooms, const Req& req, RoomRegistry::Done<RoomRecord> done) {
+        // Validated: the type is one of RoomType's.
+        rooms->Create(FromProto(req.type()).value_or(RoomType::kSmall), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::EnterRoom(Ctx* ctx, const Bytes* request,
+                                                  Bytes* response) {
+  using Req = callsd::v1::EnterRoomRequest;
+  return RoomAction<Req, callsd::v1::EnterRoomResponse>(
+      ctx, request, response, "EnterRoom",
+      [](RoomRegistry* rooms, const Req& req, RoomRegistry::Done<RoomRecord> done) {
+        rooms->Enter(req.room_id(), req.muted(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::ExitRoom(Ctx* ctx, const Bytes* request,
+                                                 Bytes* response) {
+  using Req = callsd::v1::ExitRoomRequest;
+  return RoomAction<Req, callsd::v1::ExitRoomResponse>(
+      ctx, request, response, "ExitRoom",
+      [](RoomRegistry* rooms, const Req& req, RoomRegistry::Done<RoomRecord> done) {
+        rooms->Exit(req.room_id(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::SetRoomMuted(Ctx* ctx, const Bytes* request,
+                                                     Bytes* response) {
+  using Req = callsd::v1::SetRoomMutedRequest;
+  return RoomAction<Req, callsd::v1::SetRoomMutedResponse>(
+      ctx, request, response, "SetRoomMuted",
+      [](RoomRegistry* rooms, const Req& req, RoomRegistry::Done<RoomRecord> done) {
+        rooms->SetMuted(req.room_id(), req.muted(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::GetRoom(Ctx* ctx, const Bytes* request,
+                                                Bytes* response) {
+  using Req = callsd::v1::GetRoomRequest;
+  return RoomAction<Req, callsd::v1::GetRoomResponse>(
+      ctx, request, response, "GetRoom",
+      [](RoomRegistry* rooms, const Req& req, RoomRegistry::Done<RoomRecord> done) {
+        rooms->Get(req.room_id(), std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* CallsService::DeleteRoom(Ctx* ctx, const Bytes* request,
+                                                   Bytes* response) {
+  using Req = callsd::v1::DeleteRoomRequest;
+  using Resp = callsd::v1::DeleteRoomResponse;
+  return Unary<Req, Resp>(ctx, request, response, "DeleteRoom",
+                          [this](Req req, Reply<Resp> reply) {
+                            deps_.calls->rooms()->Delete(
+                                req.room_id(), [reply = std::move(reply)](absl::Status s) mutable {
+                                  if (!s.ok()) return std::move(reply)(s);
+                                  std::move(reply)(Resp());
+                                });
+                          });
+}
+
+grpc::ServerUnaryReactor* CallsService::ListRooms(Ctx* ctx, const Bytes* request,
+                                                  Bytes* response) {
+  using Req = callsd::v1::ListRoomsRequest;
+  using Resp = callsd::v1::ListRoomsResponse;
+  return Unary<Req, Resp>(ctx, request, response, "ListRooms", [this](Req, Reply<Resp> reply) {
+    Resp resp;
+    for (const RoomRecord* room : deps_.calls->rooms()->Refs()) ToProto(*room, resp.add_rooms());
+    std::move(reply)(std::move(resp));
+  });
 }
 
 }  // namespace callsd::daemon::rpc

@@ -56,7 +56,14 @@ using RawCallsService = StackLayers<
     callsd::v1::Calls::WithRawCallbackMethod_SetMuted,
     callsd::v1::Calls::WithRawCallbackMethod_ListCalls,
     callsd::v1::Calls::WithRawCallbackMethod_GetCallHistory,
-    callsd::v1::Calls::WithRawCallbackMethod_DeliverPush>::type;
+    callsd::v1::Calls::WithRawCallbackMethod_DeliverPush,
+    callsd::v1::Calls::WithRawCallbackMethod_CreateRoom,
+    callsd::v1::Calls::WithRawCallbackMethod_EnterRoom,
+    callsd::v1::Calls::WithRawCallbackMethod_ExitRoom,
+    callsd::v1::Calls::WithRawCallbackMethod_SetRoomMuted,
+    callsd::v1::Calls::WithRawCallbackMethod_DeleteRoom,
+    callsd::v1::Calls::WithRawCallbackMethod_GetRoom,
+    callsd::v1::Calls::WithRawCallbackMethod_ListRooms>::type;
 
 class CallsService final : public RawCallsService {
  public:
@@ -103,17 +110,25 @@ class CallsService final : public RawCallsService {
                                            Bytes* response) override;
   grpc::ServerUnaryReactor* DeliverPush(Ctx* ctx, const Bytes* request,
                                         Bytes* response) override;
+  grpc::ServerUnaryReactor* CreateRoom(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* EnterRoom(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* ExitRoom(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* SetRoomMuted(Ctx* ctx, const Bytes* request,
+                                         Bytes* response) override;
+  grpc::ServerUnaryReactor* DeleteRoom(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* GetRoom(Ctx* ctx, const Bytes* request, Bytes* response) override;
+  grpc::ServerUnaryReactor* ListRooms(Ctx* ctx, const Bytes* request, Bytes* response) override;
 
  private:
   // Answers a unary call once, from any thread.
   template <typename Resp>
   using Reply = absl::AnyInvocable<void(absl::StatusOr<Resp>) &&>;
 
-  // The common shape of a unary call: check the tier, decode and validate
-  // the request, then run `work` on the engine (or at once when
-  // `on_engine` is false: reads of thread-safe state).
+  // The common shape of a unary call: check the tier (MethodTier(method)),
+  // decode and validate the request, then run `work` on the engine (or at
+  // once when `on_engine` is false: reads of thread-safe state).
   template <typename Req, typename Resp>
-  grpc::ServerUnaryReactor* Unary(Ctx* ctx, const Bytes* request, Bytes* response, Tier tier,
+  grpc::ServerUnaryReactor* Unary(Ctx* ctx, const Bytes* request, Bytes* response,
                                   const char* method,
                                   absl::AnyInvocable<void(Req, Reply<Resp>) &&> work,
                                   bool on_engine = true);
@@ -125,6 +140,11 @@ class CallsService final : public RawCallsService {
   grpc::ServerUnaryReactor* CallAction(
       Ctx* ctx, const Bytes* request, Bytes* response, const char* method,
       absl::AnyInvocable<void(CallRegistry*, const Req&, CallRegistry::Done<CallRecord>)> action);
+  // A room action on the engine whose answer is the room (EnterRoom...).
+  template <typename Req, typename Resp>
+  grpc::ServerUnaryReactor* RoomAction(
+      Ctx* ctx, const Bytes* request, Bytes* response, const char* method,
+      absl::AnyInvocable<void(RoomRegistry*, const Req&, RoomRegistry::Done<RoomRecord>)> action);
 
   const Deps deps_;
 };

@@ -53,6 +53,44 @@ const char* TierName(Tier tier) {
   return "?";
 }
 
+std::optional<Tier> MethodTier(absl::string_view method) {
+  struct Entry {
+    absl::string_view method;
+    Tier tier;
+  };
+  static constexpr Entry kTiers[] = {
+      {"Init", Tier::kAdmin},
+      {"Authenticate", Tier::kAdmin},
+      {"Deauthenticate", Tier::kAdmin},
+      {"RefreshSessionToken", Tier::kAdmin},
+      {"RegisterPushToken", Tier::kAdmin},
+      {"UnregisterPushToken", Tier::kAdmin},
+      {"UnregisterAllPushTokens", Tier::kAdmin},
+      {"GetState", Tier::kRead},
+      {"WatchEvents", Tier::kRead},
+      {"ListPushTokens", Tier::kRead},
+      {"ListCalls", Tier::kRead},
+      {"GetCallHistory", Tier::kRead},
+      {"GetRoom", Tier::kRead},
+      {"ListRooms", Tier::kRead},
+      {"Dial", Tier::kControl},
+      {"Accept", Tier::kControl},
+      {"Decline", Tier::kControl},
+      {"End", Tier::kControl},
+      {"SetMuted", Tier::kControl},
+      {"DeliverPush", Tier::kControl},
+      {"CreateRoom", Tier::kControl},
+      {"EnterRoom", Tier::kControl},
+      {"ExitRoom", Tier::kControl},
+      {"SetRoomMuted", Tier::kControl},
+      {"DeleteRoom", Tier::kControl},
+  };
+  for (const Entry& e : kTiers) {
+    if (e.method == method) return e.tier;
+  }
+  return std::nullopt;
+}
+
 bool AccessPolicy::IsAdmin(const PeerCredentials& peer) const {
   if (peer.uid == 0 || peer.uid == daemon_uid) return true;
   if (std::find(operator_uids.begin(), operator_uids.end(), peer.uid) != operator_uids.end()) {

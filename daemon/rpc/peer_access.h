@@ -37,6 +37,10 @@ absl::StatusOr<PeerCredentials> ReadPeerCredentials(int fd);
 enum class Tier { kRead, kControl, kAdmin };
 const char* TierName(Tier tier);
 
+// The tier each method of callsd.v1.Calls needs (the one table the service
+// checks against); nullopt for a name that is not such a method.
+std::optional<Tier> MethodTier(absl::string_view method);
+
 struct AccessPolicy {
   uid_t daemon_uid = 0;
   // Members may read and, unless control_needs_admin, control calls.

@@ -137,6 +137,41 @@ callsd::v1::DeliverPushResponse::Outcome ToProto(CallRegistry::PushOutcome outco
   return callsd::v1::DeliverPushResponse::OUTCOME_UNSPECIFIED;
 }
 
+absl::StatusOr<RoomType> FromProto(callsd::v1::RoomType type) {
+  switch (type) {
+    case callsd::v1::ROOM_TYPE_UNSPECIFIED:
+    case callsd::v1::ROOM_TYPE_SMALL:
+      return RoomType::kSmall;
+    case callsd::v1::ROOM_TYPE_LARGE:
+      return RoomType::kLarge;
+    default:
+      return InvalidField("type", absl::StrCat("must be ROOM_TYPE_SMALL or ROOM_TYPE_LARGE, got ",
+                                               static_cast<int>(type)));
+  }
+}
+
+callsd::v1::RoomType ToProto(RoomType type) {
+  return type == RoomType::kLarge ? callsd::v1::ROOM_TYPE_LARGE : callsd::v1::ROOM_TYPE_SMALL;
+}
+
+void ToProto(const RoomParticipantRecord& p, callsd::v1::RoomParticipant* out) {
+  out->mutable_user()->set_user_id(p.user_id);
+  out->mutable_user()->set_nickname(p.nickname);
+  out->set_muted(p.muted);
+  if (p.entered_at) ToProto(*p.entered_at, out->mutable_entered_at());
+}
+
+void ToProto(const RoomRecord& room, callsd::v1::Room* out) {
+  out->set_room_id(room.room_id);
+  out->set_type(ToProto(room.type));
+  out->set_owner_id(room.owner_id);
+  out->set_max_participants(room.max_participants);
+  for (const RoomParticipantRecord& p : room.participants) ToProto(p, out->add_participants());
+  // RoomState's values are callsd.v1.RoomState's (kNone: UNSPECIFIED).
+  out->set_state(static_cast<callsd::v1::RoomState>(static_cast<int>(room.state)));
+  out->set_muted(room.muted);
+}
+
 void FillSessionState(const SessionSnapshot& s, callsd::v1::State* out) {
   out->set_app_id(s.app_id);
   out->set_session_state(ToProto(s.state));
@@ -181,6 +216,34 @@ struct EventFiller {
     m->set_call_id(e.call_id);
     m->set_push_type(e.push_type);
     if (e.call) ToProto(*e.call, now, m->mutable_call());
+  }
+
+  void operator()(const RoomChanged& e) const {
+    callsd::v1::RoomEvent* m = nullptr;
+    switch (e.kind) {
+      case RoomChanged::Kind::kEntered: m = out->mutable_room_entered(); break;
+      case RoomChanged::Kind::kExited: m = out->mutable_room_exited(); break;
+      case RoomChanged::Kind::kDeleted: m = out->mutable_room_deleted(); break;
+      case RoomChanged::Kind::kReconnecting: m = out->mutable_room_reconnecting(); break;
+      case RoomChanged::Kind::kReconnected: m = out->mutable_room_reconnected(); break;
+      case RoomChanged::Kind::kLocalParticipantDisconnected:
+        m = out->mutable_local_participant_disconnected();
+        break;
+    }
+    ToProto(e.room, m->mutable_room());
+    if (!e.reason.ok()) *m->mutable_reason() = ToErrorInfo(e.reason);
+  }
+  void operator()(const RoomParticipantChanged& e) const {
+    callsd::v1::RoomParticipantEvent* m = nullptr;
+    switch (e.kind) {
+      case RoomParticipantChanged::Kind::kEntered: m = out->mutable_participant_entered(); break;
+      case RoomParticipantChanged::Kind::kExited: m = out->mutable_participant_exited(); break;
+      case RoomParticipantChanged::Kind::kAudioChanged:
+        m = out->mutable_room_audio_changed();
+        break;
+    }
+    ToProto(e.room, m->mutable_room());
+    ToProto(e.participant, m->mutable_participant());
   }
 
   void operator()(const SessionStateChanged& e) const {

@@ -30,6 +30,13 @@ void ToProto(const CallRecord& call, absl::Time now, callsd::v1::Call* out);
 void ToProto(const wire::v1::CallInfo& info, const std::string& me, callsd::v1::Call* out);
 callsd::v1::DeliverPushResponse::Outcome ToProto(CallRegistry::PushOutcome outcome);
 
+// Rooms. UNSPECIFIED is a small room; INVALID_ARGUMENT naming "type" for
+// values that are not RoomType's.
+absl::StatusOr<RoomType> FromProto(callsd::v1::RoomType type);
+callsd::v1::RoomType ToProto(RoomType type);
+void ToProto(const RoomParticipantRecord& participant, callsd::v1::RoomParticipant* out);
+void ToProto(const RoomRecord& room, callsd::v1::Room* out);
+
 // The event payload of a domain event (seq and time are the bus's).
 void FillEvent(const DomainEvent& event, absl::Time now, callsd::v1::Event* out);
 

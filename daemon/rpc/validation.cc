@@ -125,4 +125,28 @@ absl::Status Validate(const callsd::v1::DeliverPushRequest& request) {
   return absl::OkStatus();
 }
 
+
+absl::Status Validate(const callsd::v1::CreateRoomRequest& request) {
+  if (!callsd::v1::RoomType_IsValid(request.type())) {
+    return InvalidField("type", absl::StrCat("must be ROOM_TYPE_SMALL or ROOM_TYPE_LARGE, got ",
+                                             static_cast<int>(request.type())));
+  }
+  return absl::OkStatus();
+}
+absl::Status Validate(const callsd::v1::EnterRoomRequest& request) {
+  return ValidateText("room_id", request.room_id(), kMaxIdBytes);
+}
+absl::Status Validate(const callsd::v1::ExitRoomRequest& request) {
+  return ValidateText("room_id", request.room_id(), kMaxIdBytes);
+}
+absl::Status Validate(const callsd::v1::SetRoomMutedRequest& request) {
+  return ValidateText("room_id", request.room_id(), kMaxIdBytes);
+}
+absl::Status Validate(const callsd::v1::DeleteRoomRequest& request) {
+  return ValidateText("room_id", request.room_id(), kMaxIdBytes);
+}
+absl::Status Validate(const callsd::v1::GetRoomRequest& request) {
+  return ValidateText("room_id", request.room_id(), kMaxIdBytes);
+}
+
 }  // namespace callsd::daemon::rpc

@@ -41,6 +41,16 @@ absl::Status Validate(const callsd::v1::SetMutedRequest& request);
 absl::Status Validate(const callsd::v1::GetCallHistoryRequest& request);
 absl::Status Validate(const callsd::v1::DeliverPushRequest& request);
 
+// Rooms: room_id as an id (ValidateText, at most kMaxIdBytes); a room type
+// of the enum (UNSPECIFIED: small).
+inline absl::Status Validate(const callsd::v1::ListRoomsRequest&) { return absl::OkStatus(); }
+absl::Status Validate(const callsd::v1::CreateRoomRequest& request);
+absl::Status Validate(const callsd::v1::EnterRoomRequest& request);
+absl::Status Validate(const callsd::v1::ExitRoomRequest& request);
+absl::Status Validate(const callsd::v1::SetRoomMutedRequest& request);
+absl::Status Validate(const callsd::v1::DeleteRoomRequest& request);
+absl::Status Validate(const callsd::v1::GetRoomRequest& request);
+
 }  // namespace callsd::daemon::rpc
 
 #endif  // CALLSD_DAEMON_RPC_VALIDATION_H_

@@ -18,6 +18,7 @@
 #include "tests/unit/daemon/fakes/fake_call_channel.h"
 #include "tests/unit/daemon/fakes/fake_state_store.h"
 #include "tests/unit/daemon/fakes/recording_event_sink.h"
+#include "tests/unit/daemon/fakes/registry_fixture.h"
 
 namespace callsd::daemon {
 namespace {
@@ -30,33 +31,8 @@ using testing::FakeCallChannel;
 using testing::FakeStateStore;
 using testing::RecordingEventSink;
 
-class NullEnder final : public SessionEnder {
- public:
-  std::vector<PendingOp> PlanEnd(const SessionCredentials&, bool) override { return {}; }
-  void Execute(std::vector<PendingOp>, absl::AnyInvocable<void(bool, int) &&> done) override {
-    std::move(done)(true, 0);
-  }
-};
-
-class CallRegistryTest : public ::testing::Test {
+class CallRegistryTest : public testing::RegistryFixture {
  protected:
-  CallRegistryTest() { Build(); }
-
-  void Build() {
-    session_ = std::make_unique<Session>(&scheduler_, &store_, &backend_, &ender_, &events_,
-                                         Session::Options{});
-    CallRegistry::Options options;
-    options.ringing_timeout = absl::Seconds(60);
-    options.reconnect_window = absl::Seconds(15);
-    options.request_timeout = absl::Seconds(10);
-    calls_ = std::make_unique<CallRegistry>(&scheduler_, &store_, &backend_, &channel_,
-                                            session_.get(), &events_, options);
-    session_->AddListener(calls_.get());
-    ASSERT_TRUE(calls_->Start().ok());
-    ASSERT_TRUE(session_->Start().ok());
-    scheduler_.RunUntilIdle();
-  }
-
   void Restart() {
     calls_->Shutdown();
     session_->Shutdown();
@@ -66,27 +42,6 @@ class CallRegistryTest : public ::testing::Test {
     calls_.reset();
     session_.reset();
     Build();
-  }
-
-  void LoginBob() {
-    Answer<Session::InitResult> init;
-    session_->Init("app", init.Callback());
-    Answer<SessionSnapshot> login;
-    session_->Authenticate("bob", TokenKind::kAccessToken, "tok", login.Callback());
-    scheduler_.RunUntilIdle();
-    backend_.AnswerAuth(FakeBackend::Ok("bob"));
-    scheduler_.RunUntilIdle();
-    ASSERT_TRUE(login.ready() && login.get().ok());
-    AnswerRingingCalls({});
-  }
-
-  // The missed-push recovery request after authentication.
-  void AnswerRingingCalls(std::vector<wire::v1::CallInfo> calls) {
-    ASSERT_FALSE(backend_.ringing_calls.empty());
-    auto done = std::move(backend_.ringing_calls.front());
-    backend_.ringing_calls.pop_front();
-    std::move(done)(std::move(calls));
-    scheduler_.RunUntilIdle();
   }
 
   wire::v1::PushPayload Push(const std::string& type, const std::string& call_id) {
@@ -146,20 +101,7 @@ class CallRegistryTest : public ::testing::Test {
     ASSERT_EQ(calls_->List()[0].state, CallState::kConnected);
   }
 
-  std::vector<CallChanged::Kind> Kinds() const {
-    std::vector<CallChanged::Kind> kinds;
-    for (const auto& e : events_.Of<CallChanged>()) kinds.push_back(e.kind);
-    return kinds;
-  }
-
-  SimulatedScheduler scheduler_;
-  FakeStateStore store_;
-  FakeBackend backend_{&scheduler_};
-  FakeCallChannel channel_{&scheduler_};
-  NullEnder ender_;
-  RecordingEventSink events_;
-  std::unique_ptr<Session> session_;
-  std::unique_ptr<CallRegistry> calls_;
+  std::vector<CallChanged::Kind> Kinds() const { return KindsOf<CallChanged>(); }
 };
 
 // --- Pushes -------------------------------------------------------------------------

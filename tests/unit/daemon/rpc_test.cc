@@ -3,6 +3,7 @@
 #include "callsd/v1/callsd.pb.h"
 #include "common/calls_error.h"
 #include "daemon/rpc/peer_access.h"
+#include "daemon/rpc/proto_conversion.h"
 #include "daemon/rpc/request_decoding.h"
 #include "daemon/rpc/status_conversion.h"
 #include "daemon/rpc/validation.h"
@@ -126,6 +127,126 @@ TEST(ValidationTest, PushTokens) {
   bad = request;
   bad.set_token("http://127.0.0.1:8080/push");
   EXPECT_TRUE(Validate(bad).ok()) << "plain http endpoints are allowed (a local distributor)";
+}
+
+// Every request that names a room: room_id required, at most 256 bytes,
+// UTF-8 without control characters.
+template <typename Req>
+void ExpectRoomIdChecked() {
+  SCOPED_TRACE(Req::descriptor()->name());
+  Req request;
+  ExpectInvalid(Validate(request), "room_id");
+  request.set_room_id("room-1");
+  EXPECT_TRUE(Validate(request).ok());
+  request.set_room_id(std::string(256, 'r'));
+  EXPECT_TRUE(Validate(request).ok()) << "256 bytes is the limit, not over it";
+  for (const std::string& bad : {std::string(257, 'r'), std::string("ro\nom"),
+                                std::string("ro\x7fom"), std::string("r\xffoom")}) {
+    request.set_room_id(bad);
+    ExpectInvalid(Validate(request), "room_id");
+  }
+}
+
+TEST(ValidationTest, RoomIds) {
+  ExpectRoomIdChecked<callsd::v1::EnterRoomRequest>();
+  ExpectRoomIdChecked<callsd::v1::ExitRoomRequest>();
+  ExpectRoomIdChecked<callsd::v1::SetRoomMutedRequest>();
+  ExpectRoomIdChecked<callsd::v1::DeleteRoomRequest>();
+  ExpectRoomIdChecked<callsd::v1::GetRoomRequest>();
+  EXPECT_TRUE(Validate(callsd::v1::ListRoomsRequest()).ok());
+}
+
+TEST(ValidationTest, RoomType) {
+  callsd::v1::CreateRoomRequest request;
+  EXPECT_TRUE(Validate(request).ok()) << "UNSPECIFIED is a small room";
+  request.set_type(callsd::v1::ROOM_TYPE_LARGE);
+  EXPECT_TRUE(Validate(request).ok());
+  request.set_type(static_cast<callsd::v1::RoomType>(3));
+  ExpectInvalid(Validate(request), "type");
+  EXPECT_EQ(*FromProto(callsd::v1::ROOM_TYPE_UNSPECIFIED), RoomType::kSmall);
+  EXPECT_EQ(*FromProto(callsd::v1::ROOM_TYPE_LARGE), RoomType::kLarge);
+  ExpectInvalid(FromProto(static_cast<callsd::v1::RoomType>(-1)).status(), "type");
+}
+
+TEST(MethodTierTest, RoomMethods) {
+  for (const char* control :
+       {"CreateRoom", "EnterRoom", "ExitRoom", "SetRoomMuted", "DeleteRoom"}) {
+    EXPECT_EQ(MethodTier(control), Tier::kControl) << control;
+  }
+  for (const char* read : {"GetRoom", "ListRooms"}) {
+    EXPECT_EQ(MethodTier(read), Tier::kRead) << read;
+  }
+  EXPECT_EQ(MethodTier("Dial"), Tier::kControl);
+  EXPECT_EQ(MethodTier("ListCalls"), Tier::kRead);
+  EXPECT_EQ(MethodTier("Authenticate"), Tier::kAdmin);
+  EXPECT_EQ(MethodTier("NoSuchMethod"), std::nullopt);
+}
+
+TEST(MethodTierTest, EveryMethodOfTheServiceHasATier) {
+  const google::protobuf::ServiceDescriptor* service =
+      callsd::v1::Event::descriptor()->file()->FindServiceByName("Calls");
+  ASSERT_NE(service, nullptr);
+  for (int i = 0; i < service->method_count(); ++i) {
+    EXPECT_TRUE(MethodTier(service->method(i)->name()).has_value()) << service->method(i)->name();
+  }
+}
+
+TEST(ProtoConversionTest, RoomEvents) {
+  RoomRecord room;
+  room.room_id = "r1";
+  room.type = RoomType::kLarge;
+  room.owner_id = "alice";
+  room.max_participants = 20;
+  room.state = RoomState::kReconnecting;
+  room.muted = true;
+  room.participants.push_back({"alice", "Alice", true, absl::FromUnixMillis(1'800'000'000'000)});
+
+  callsd::v1::Event event;
+  FillEvent(RoomChanged{RoomChanged::Kind::kLocalParticipantDisconnected, room,
+                        absl::UnavailableError("could not reconnect")},
+            absl::Now(), &event);
+  ASSERT_TRUE(event.has_local_participant_disconnected());
+  const callsd::v1::Room& out = event.local_participant_disconnected().room();
+  EXPECT_EQ(out.room_id(), "r1");
+  EXPECT_EQ(out.type(), callsd::v1::ROOM_TYPE_LARGE);
+  EXPECT_EQ(out.state(), callsd::v1::ROOM_STATE_RECONNECTING);
+  EXPECT_EQ(out.max_participants(), 20);
+  EXPECT_TRUE(out.muted());
+  ASSERT_EQ(out.participants_size(), 1);
+  EXPECT_EQ(out.participants(0).user().nickname(), "Alice");
+  EXPECT_EQ(out.participants(0).entered_at().seconds(), 1'800'000'000);
+  EXPECT_EQ(event.local_participant_disconnected().reason().message(), "could not reconnect");
+
+  struct Case {
+    RoomChanged::Kind kind;
+    callsd::v1::Event::KindCase expected;
+  };
+  for (const Case& c : {Case{RoomChanged::Kind::kEntered, callsd::v1::Event::kRoomEntered},
+                        Case{RoomChanged::Kind::kExited, callsd::v1::Event::kRoomExited},
+                        Case{RoomChanged::Kind::kDeleted, callsd::v1::Event::kRoomDeleted},
+                        Case{RoomChanged::Kind::kReconnecting,
+                             callsd::v1::Event::kRoomReconnecting},
+                        Case{RoomChanged::Kind::kReconnected,
+                             callsd::v1::Event::kRoomReconnected}}) {
+    callsd::v1::Event e;
+    FillEvent(RoomChanged{c.kind, room, absl::OkStatus()}, absl::Now(), &e);
+    EXPECT_EQ(e.kind_case(), c.expected);
+  }
+  struct ParticipantCase {
+    RoomParticipantChanged::Kind kind;
+    callsd::v1::Event::KindCase expected;
+  };
+  for (const ParticipantCase& c :
+       {ParticipantCase{RoomParticipantChanged::Kind::kEntered,
+                        callsd::v1::Event::kParticipantEntered},
+        ParticipantCase{RoomParticipantChanged::Kind::kExited,
+                        callsd::v1::Event::kParticipantExited},
+        ParticipantCase{RoomParticipantChanged::Kind::kAudioChanged,
+                        callsd::v1::Event::kRoomAudioChanged}}) {
+    callsd::v1::Event e;
+    FillEvent(RoomParticipantChanged{c.kind, room, room.participants[0]}, absl::Now(), &e);
+    EXPECT_EQ(e.kind_case(), c.expected);
+  }
 }
 
 TEST(StatusConversionTest, CarriesErrorInfoInDetails) {

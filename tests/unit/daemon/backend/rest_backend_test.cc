@@ -259,6 +259,70 @@ TEST_F(RestBackendTest, AnswerAfterTheBackendIsGoneStillReachesTheEngine) {
   EXPECT_TRUE(status->ok()) << *status;
 }
 
+TEST_F(RestBackendTest, CreateRoomPostsTheTypeAndReadsTheRoom) {
+  std::optional<absl::StatusOr<wire::v1::RoomInfo>> result;
+  backend_->CreateRoom(kCreds, "large",
+                       [&](absl::StatusOr<wire::v1::RoomInfo> r) { result = std::move(r); });
+  wire::v1::RoomInfo answer;
+  answer.set_room_id("room-1");
+  answer.set_type("large");
+  answer.set_owner_id("alice");
+  answer.set_max_participants(20);
+  http_.ReplyLast(200, ToJson(answer));
+  engine_.RunUntilIdle();
+
+  const HttpRequest request = http_.last();
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.url, "http://127.0.0.1:8080/v1/rooms");
+  EXPECT_EQ(HeaderOf(request, "Session-Key"), kSessionKey);
+  auto body = ParseJson<wire::v1::RoomInfo>(request.body);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(body->type(), "large");
+  EXPECT_EQ(body->room_id(), "") << "only the type is sent";
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->status();
+  EXPECT_EQ((*result)->room_id(), "room-1");
+  EXPECT_EQ((*result)->max_participants(), 20);
+}
+
+TEST_F(RestBackendTest, GetRoomEncodesTheIdAndKeepsTheServerCode) {
+  std::optional<absl::StatusOr<wire::v1::RoomInfo>> result;
+  backend_->GetRoom(kCreds, "room/1 x",
+                    [&](absl::StatusOr<wire::v1::RoomInfo> r) { result = std::move(r); });
+  http_.ReplyLast(404, ErrorJson(kCodeNotFound, "room not found"));
+  engine_.RunUntilIdle();
+
+  EXPECT_EQ(http_.last().method, "GET");
+  EXPECT_EQ(http_.last().url, "http://127.0.0.1:8080/v1/rooms/room%2F1%20x");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(GetCallsCode(result->status()), kCodeNotFound);
+  EXPECT_EQ(result->status().message(), "room not found");
+}
+
+TEST_F(RestBackendTest, RoomAnswersThatAreNotRoomsAreUnavailable) {
+  for (const std::string& body : {std::string("[1,2]"), std::string(R"({"type":"small"})")}) {
+    std::optional<absl::StatusOr<wire::v1::RoomInfo>> result;
+    backend_->GetRoom(kCreds, "r1",
+                      [&](absl::StatusOr<wire::v1::RoomInfo> r) { result = std::move(r); });
+    http_.ReplyLast(200, body);
+    engine_.RunUntilIdle();
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(result->status().code(), absl::StatusCode::kUnavailable) << body;
+    EXPECT_THAT(std::string(result->status().message()), HasSubstr("GET /v1/rooms/{room_id}"));
+  }
+}
+
+TEST_F(RestBackendTest, EmptyRoomIdIsRejectedWithoutSendingAnything) {
+  std::optional<absl::StatusOr<wire::v1::RoomInfo>> result;
+  backend_->GetRoom(kCreds, "", [&](absl::StatusOr<wire::v1::RoomInfo> r) { result = r; });
+  EXPECT_FALSE(result.has_value()) << "never inline";
+  engine_.RunUntilIdle();
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(http_.sent(), 0u);
+}
+
 // ---------------------------------------------------------------------------
 // Answers that are errors.
 

@@ -28,6 +28,12 @@ class FakeBackend final : public Backend {
     StatusCallback done;
   };
 
+  struct RoomCall {
+    std::string what;  // "create_room" (arg: the type), "get_room" (arg: the room id)
+    std::string arg;
+    Callback<wire::v1::RoomInfo> done;
+  };
+
   explicit FakeBackend(Scheduler* scheduler) : scheduler_(scheduler) {}
 
   void Authenticate(const std::string& app_id, const std::string& user_id,
@@ -63,6 +69,25 @@ class FakeBackend final : public Backend {
     call_logs.push_back(std::move(done));
   }
 
+  void CreateRoom(const SessionCredentials& creds, const std::string& type,
+                  Callback<wire::v1::RoomInfo> done) override {
+    room_calls.push_back({"create_room", type, std::move(done)});
+  }
+  void GetRoom(const SessionCredentials& creds, const std::string& room_id,
+               Callback<wire::v1::RoomInfo> done) override {
+    room_calls.push_back({"get_room", room_id, std::move(done)});
+  }
+
+  // Answers the oldest pending room request (create or get).
+  void AnswerRoom(absl::StatusOr<wire::v1::RoomInfo> result) {
+    ASSERT_FALSE(room_calls.empty()) << "no room request is pending";
+    RoomCall call = std::move(room_calls.front());
+    room_calls.pop_front();
+    scheduler_->Post([done = std::move(call.done), result = std::move(result)]() mutable {
+      std::move(done)(std::move(result));
+    });
+  }
+
   // Answers the oldest pending authentication.
   void AnswerAuth(absl::StatusOr<AuthResult> result) {
     ASSERT_FALSE(auth_calls.empty()) << "no authentication is pending";
@@ -96,6 +121,7 @@ class FakeBackend final : public Backend {
   std::deque<Call> calls;
   std::deque<Callback<std::vector<wire::v1::CallInfo>>> ringing_calls;
   std::deque<Callback<wire::v1::CallList>> call_logs;
+  std::deque<RoomCall> room_calls;
 
  private:
   Scheduler* const scheduler_;
