@@ -286,6 +286,35 @@ class GrpcClient final : public Client {
     return Unary("DeliverPush", &v1::Calls::Stub::DeliverPush, request);
   }
 
+  absl::StatusOr<v1::CreateRoomResponse> CreateRoom(const v1::CreateRoomRequest& request) override {
+    return Unary("CreateRoom", &v1::Calls::Stub::CreateRoom, request);
+  }
+
+  absl::StatusOr<v1::EnterRoomResponse> EnterRoom(const v1::EnterRoomRequest& request) override {
+    return Unary("EnterRoom", &v1::Calls::Stub::EnterRoom, request);
+  }
+
+  absl::StatusOr<v1::ExitRoomResponse> ExitRoom(const v1::ExitRoomRequest& request) override {
+    return Unary("ExitRoom", &v1::Calls::Stub::ExitRoom, request);
+  }
+
+  absl::StatusOr<v1::SetRoomMutedResponse> SetRoomMuted(
+      const v1::SetRoomMutedRequest& request) override {
+    return Unary("SetRoomMuted", &v1::Calls::Stub::SetRoomMuted, request);
+  }
+
+  absl::StatusOr<v1::DeleteRoomResponse> DeleteRoom(const v1::DeleteRoomRequest& request) override {
+    return Unary("DeleteRoom", &v1::Calls::Stub::DeleteRoom, request);
+  }
+
+  absl::StatusOr<v1::GetRoomResponse> GetRoom(const v1::GetRoomRequest& request) override {
+    return Unary("GetRoom", &v1::Calls::Stub::GetRoom, request);
+  }
+
+  absl::StatusOr<v1::ListRoomsResponse> ListRooms(const v1::ListRoomsRequest& request) override {
+    return Unary("ListRooms", &v1::Calls::Stub::ListRooms, request);
+  }
+
   std::unique_ptr<Subscription> Watch(EventCallback on_event, EndCallback on_end) override {
     auto state = std::make_shared<WatchState>(std::move(on_event), std::move(on_end));
     {

@@ -57,6 +57,10 @@ const std::vector<OptionSpec>& CommandOptionSpecs() {
       {"limit", "N", "show at most N calls (1 to 100; default 20)"},
       {"next", "CURSOR",
        "show the page that follows a previous answer (the cursor it printed)"},
+      {"type", "small|large",
+       "small: up to 6 participants, audio and video (the default); large: up to 20, audio "
+       "only"},
+      {"muted", "", "enter with this device's audio muted"},
   };
   return *specs;
 }
@@ -157,6 +161,41 @@ const std::vector<CommandSpec>& CommandSpecs() {
        "rejects exits with status 1 and its reason; an empty or oversized input exits with "
        "status 2 and is never echoed.",
        {}},
+      {Command::kRoomCreate, "room create", {}, "[--type small|large]", "create a room",
+       "Creates a room (a group call) on the calls server, owned by the logged-in user, and "
+       "prints its id alone on a line (ROOM=$(callsctl room create)). No connection stays "
+       "open: enter the room with 'callsctl room enter ROOM_ID'. With --json, prints the "
+       "CreateRoomResponse.",
+       {"type"}},
+      {Command::kRoomEnter, "room enter", {"ROOM_ID"}, "ROOM_ID [--muted]", "enter a room",
+       "Enters the room ROOM_ID: the daemon opens its connection to the calls server (or shares "
+       "the one a call holds) and the other participants are told. A full room (6 participants "
+       "in a small room, 20 in a large one), a deleted room or a room this device is already in "
+       "is refused with the Calls code. Prints the room and its participant count.",
+       {"muted"}},
+      {Command::kRoomExit, "room exit", {"ROOM_ID"}, "ROOM_ID", "leave a room",
+       "Exits the room ROOM_ID; the other participants are told. The daemon closes its "
+       "connection to the calls server when no call or room is left.",
+       {}},
+      {Command::kRoomShow, "room show", {"ROOM_ID"}, "ROOM_ID", "show a room's participants",
+       "Shows the room ROOM_ID as the calls server has it: type, owner, this device's state in "
+       "it, then each participant with their audio (on or muted) and when they entered. With "
+       "--json, prints the GetRoomResponse.",
+       {}},
+      {Command::kRoomList, "room list", {}, "", "list the rooms this device is in",
+       "Lists the rooms this device is in (entered, or reconnecting): room id, type, state, "
+       "participants, owner and this device's audio. With --json, prints the "
+       "ListRoomsResponse.",
+       {}},
+      {Command::kRoomMute, "room mute", {"ROOM_ID"}, "ROOM_ID", "mute this device in a room",
+       "Mutes this device's audio in the room ROOM_ID; the other participants are told.", {}},
+      {Command::kRoomUnmute, "room unmute", {"ROOM_ID"}, "ROOM_ID",
+       "unmute this device in a room",
+       "Unmutes this device's audio in the room ROOM_ID; the other participants are told.", {}},
+      {Command::kRoomDelete, "room delete", {"ROOM_ID"}, "ROOM_ID", "delete a room (owner only)",
+       "Deletes the room ROOM_ID, which the logged-in user must own: every participant is out "
+       "of it, and it cannot be entered again.",
+       {}},
       {Command::kHelp, "help", {}, "[COMMAND]", "show help",
        "Shows the help of callsctl, or of COMMAND (e.g. callsctl help push register).", {}},
   };
@@ -177,10 +216,43 @@ const OptionSpec* FindOption(const std::vector<OptionSpec>& specs, absl::string_
   return nullptr;
 }
 
-std::string PushSubcommands() {
+// A command group: "push register", "room enter", ... share a first word.
+struct GroupSpec {
+  absl::string_view name;
+  absl::string_view description;  // Wrapped by hand, for `callsctl help GROUP`.
+};
+
+const std::vector<GroupSpec>& GroupSpecs() {
+  static const auto* specs = new std::vector<GroupSpec>{
+      {"push",
+       "Manages this device's push tokens (push endpoint URLs) and hands\n"
+       "received pushes to the daemon."},
+      {"room",
+       "Group calls: creates rooms, enters and leaves them, mutes this device\n"
+       "in them and shows who is in them. The daemon's connection to the calls\n"
+       "server is open while this device is in a room or a call."},
+  };
+  return *specs;
+}
+
+const GroupSpec* FindGroup(absl::string_view name) {
+  for (const GroupSpec& group : GroupSpecs()) {
+    if (group.name == name) return &group;
+  }
+  return nullptr;
+}
+
+// Whether `spec` is a subcommand of `group` ("push register" of "push").
+bool InGroup(const CommandSpec& spec, const GroupSpec& group) {
+  return absl::StartsWith(spec.name, group.name) && spec.name.size() > group.name.size() &&
+         spec.name[group.name.size()] == ' ';
+}
+
+// "register, unregister, ..." for `group`.
+std::string Subcommands(const GroupSpec& group) {
   std::vector<std::string> names;
   for (const CommandSpec& spec : CommandSpecs()) {
-    if (absl::StartsWith(spec.name, "push ")) names.emplace_back(spec.name.substr(5));
+    if (InGroup(spec, group)) names.emplace_back(spec.name.substr(group.name.size() + 1));
   }
   return absl::StrJoin(names, ", ");
 }
@@ -269,23 +341,21 @@ std::string OverviewHelp() {
   return out;
 }
 
-std::string PushHelp() {
-  std::string out = "usage: callsctl push SUBCOMMAND [ARGS]\n\nManages this device's push tokens "
-                    "(push endpoint URLs) and hands\nreceived pushes to the daemon.\n\n"
-                    "subcommands:\n";
+std::string GroupHelp(const GroupSpec& group) {
+  std::string out = absl::StrCat("usage: callsctl ", group.name, " SUBCOMMAND [ARGS]\n\n",
+                                 group.description, "\n\nsubcommands:\n");
   size_t width = 0;
   for (const CommandSpec& spec : CommandSpecs()) {
-    if (absl::StartsWith(spec.name, "push ")) {
-      width = std::max(width, spec.name.size() + 1 + spec.usage_args.size());
-    }
+    if (!InGroup(spec, group)) continue;
+    width = std::max(width, spec.name.size() + 1 + spec.usage_args.size());
   }
   for (const CommandSpec& spec : CommandSpecs()) {
-    if (!absl::StartsWith(spec.name, "push ")) continue;
+    if (!InGroup(spec, group)) continue;
     std::string left = spec.usage_args.empty() ? std::string(spec.name)
                                                : absl::StrCat(spec.name, " ", spec.usage_args);
     absl::StrAppendFormat(&out, "  %-*s  %s\n", static_cast<int>(width), left, spec.summary);
   }
-  absl::StrAppend(&out, "\nRun 'callsctl help push SUBCOMMAND' for details.\n");
+  absl::StrAppend(&out, "\nRun 'callsctl help ", group.name, " SUBCOMMAND' for details.\n");
   return out;
 }
 
@@ -360,6 +430,13 @@ Scan ScanArgs(const std::vector<std::string>& args) {
   return scan;
 }
 
+std::optional<callsd::v1::RoomType> ParseRoomType(absl::string_view text) {
+  std::string lower = absl::AsciiStrToLower(text);
+  if (lower == "small") return callsd::v1::ROOM_TYPE_SMALL;
+  if (lower == "large") return callsd::v1::ROOM_TYPE_LARGE;
+  return std::nullopt;
+}
+
 std::optional<callsd::v1::PushTokenType> ParsePushType(absl::string_view text) {
   std::string lower = absl::AsciiStrToLower(text);
   if (lower == "voip") return callsd::v1::PUSH_TOKEN_TYPE_VOIP;
@@ -381,10 +458,10 @@ ParseResult Success(Invocation invocation) {
 }
 
 // Resolves the help topic named by `words` ("", "login", "push", "push
-// register"); nullopt when unknown.
+// register", "room"); nullopt when unknown.
 std::optional<std::string> ResolveTopic(const std::vector<std::string>& words) {
   std::string topic = absl::StrJoin(words, " ");
-  if (topic.empty() || topic == "push" || FindCommand(topic) != nullptr) return topic;
+  if (topic.empty() || FindGroup(topic) != nullptr || FindCommand(topic) != nullptr) return topic;
   return std::nullopt;
 }
 
@@ -392,8 +469,10 @@ std::optional<std::string> ResolveTopic(const std::vector<std::string>& words) {
 
 std::string UsageLine(absl::string_view topic) {
   if (topic.empty()) return std::string(kGlobalUsage);
-  if (topic == "push") return "usage: callsctl push SUBCOMMAND [ARGS] (SUBCOMMAND: " +
-                              PushSubcommands() + ")";
+  if (const GroupSpec* group = FindGroup(topic)) {
+    return absl::StrCat("usage: callsctl ", group->name, " SUBCOMMAND [ARGS] (SUBCOMMAND: ",
+                        Subcommands(*group), ")");
+  }
   const CommandSpec* spec = FindCommand(topic);
   if (spec == nullptr) return std::string(kGlobalUsage);
   return spec->usage_args.empty() ? absl::StrCat("usage: callsctl ", spec->name)
@@ -402,7 +481,7 @@ std::string UsageLine(absl::string_view topic) {
 }
 
 std::string HelpText(absl::string_view topic) {
-  if (topic == "push") return PushHelp();
+  if (const GroupSpec* group = FindGroup(topic)) return GroupHelp(*group);
   const CommandSpec* spec = topic.empty() ? nullptr : FindCommand(topic);
   if (spec == nullptr) return OverviewHelp();
   std::string out = absl::StrCat(UsageLine(topic), "\n\n", Wrap(spec->description, 0, 0), "\n");
@@ -427,26 +506,27 @@ std::string HelpText(absl::string_view topic) {
 ParseResult ParseArgs(const std::vector<std::string>& args) {
   Scan scan = ScanArgs(args);
 
-  // Which command? "push" takes a subcommand word.
+  // Which command? A group ("push", "room") takes a subcommand word.
   const CommandSpec* spec = nullptr;
   std::string command_error;
   size_t command_words = 0;
   if (!scan.words.empty()) {
     const std::string& first = scan.words[0];
-    if (first == "push") {
+    if (const GroupSpec* group = FindGroup(first)) {
+      const std::string group_name(group->name);
       if (scan.words.size() < 2) {
         if (scan.help) {
           Invocation help;
           help.name = "help";
-          help.help_topic = "push";
+          help.help_topic = group_name;
           return Success(std::move(help));
         }
-        return Fail("push", absl::StrCat("missing SUBCOMMAND (", PushSubcommands(), ")"));
+        return Fail(group_name, absl::StrCat("missing SUBCOMMAND (", Subcommands(*group), ")"));
       }
-      spec = FindCommand(absl::StrCat("push ", scan.words[1]));
+      spec = FindCommand(absl::StrCat(group_name, " ", scan.words[1]));
       if (spec == nullptr) {
-        return Fail("push", absl::StrCat("unknown subcommand '", scan.words[1], "' (",
-                                         PushSubcommands(), ")"));
+        return Fail(group_name, absl::StrCat("unknown subcommand '", scan.words[1], "' (",
+                                             Subcommands(*group), ")"));
       }
       command_words = 2;
     } else {
@@ -517,6 +597,14 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
     } else if (name == "next") {
       if (value.empty()) return Fail(topic, "--next needs a non-empty CURSOR");
       inv.history_next = value;
+    } else if (name == "type") {
+      std::optional<callsd::v1::RoomType> type = ParseRoomType(value);
+      if (!type.has_value()) {
+        return Fail(topic, absl::StrCat("--type must be small or large, not '", value, "'"));
+      }
+      inv.room_type = *type;
+    } else if (name == "muted") {
+      inv.room_muted = true;
     }
   }
 
@@ -593,6 +681,14 @@ ParseResult ParseArgs(const std::vector<std::string>& args) {
     case Command::kMute:
     case Command::kUnmute:
       inv.call_id = positionals[0];
+      break;
+    case Command::kRoomEnter:
+    case Command::kRoomExit:
+    case Command::kRoomShow:
+    case Command::kRoomMute:
+    case Command::kRoomUnmute:
+    case Command::kRoomDelete:
+      inv.room_id = positionals[0];
       break;
     default:
       break;

@@ -41,6 +41,14 @@ enum class Command {
   kUnmute,
   kCalls,
   kHistory,
+  kRoomCreate,
+  kRoomEnter,
+  kRoomExit,
+  kRoomShow,
+  kRoomList,
+  kRoomMute,
+  kRoomUnmute,
+  kRoomDelete,
 };
 
 struct GlobalOptions {
@@ -62,7 +70,8 @@ struct Invocation {
   std::string name;
   GlobalOptions global;
 
-  // kHelp: the topic ("" for the overview, "login", "push", "push register").
+  // kHelp: the topic ("" for the overview, "login", "push", "push register",
+  // "room", "room enter").
   std::string help_topic;
   // init
   std::string app_id;
@@ -85,6 +94,12 @@ struct Invocation {
   // history: 1..100, or 0 for the daemon's default (20).
   int history_limit = 0;
   std::string history_next;
+  // room *
+  std::string room_id;
+  // room create: UNSPECIFIED (the daemon's default, small) unless --type.
+  callsd::v1::RoomType room_type = callsd::v1::ROOM_TYPE_UNSPECIFIED;
+  // room enter --muted
+  bool room_muted = false;
 };
 
 // The result of ParseArgs: an invocation, or a usage error.

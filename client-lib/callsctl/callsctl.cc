@@ -73,6 +73,21 @@ class CommandRunner {
         return Calls();
       case Command::kHistory:
         return History();
+      case Command::kRoomCreate:
+        return RoomCreate();
+      case Command::kRoomEnter:
+        return RoomEnter();
+      case Command::kRoomExit:
+        return RoomExit();
+      case Command::kRoomShow:
+        return RoomShow();
+      case Command::kRoomList:
+        return RoomList();
+      case Command::kRoomMute:
+      case Command::kRoomUnmute:
+        return RoomSetMuted(inv_.command == Command::kRoomMute);
+      case Command::kRoomDelete:
+        return RoomDelete();
       case Command::kHelp:
         break;
     }
@@ -340,6 +355,88 @@ class CommandRunner {
       user_id = state->user().user_id();
     }
     return Print(FormatCallHistory(*response, user_id, inv_.history_limit, Times()));
+  }
+
+  // Prints the id alone, for ROOM=$(callsctl room create).
+  int RoomCreate() {
+    v1::CreateRoomRequest request;
+    request.set_type(inv_.room_type);
+    absl::StatusOr<v1::CreateRoomResponse> response = client_.CreateRoom(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat(response->room().room_id(), "\n"));
+  }
+
+  int RoomEnter() {
+    v1::EnterRoomRequest request;
+    request.set_room_id(inv_.room_id);
+    request.set_muted(inv_.room_muted);
+    absl::StatusOr<v1::EnterRoomResponse> response = client_.EnterRoom(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("entered ", RoomSummary(response->room()), "\n"));
+  }
+
+  int RoomExit() {
+    v1::ExitRoomRequest request;
+    request.set_room_id(inv_.room_id);
+    absl::StatusOr<v1::ExitRoomResponse> response = client_.ExitRoom(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("exited room ", inv_.room_id, "\n"));
+  }
+
+  int RoomShow() {
+    v1::GetRoomRequest request;
+    request.set_room_id(inv_.room_id);
+    absl::StatusOr<v1::GetRoomResponse> response = client_.GetRoom(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(FormatRoom(response->room(), Times()));
+  }
+
+  int RoomList() {
+    absl::StatusOr<v1::ListRoomsResponse> response = client_.ListRooms(v1::ListRoomsRequest());
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(FormatRooms(*response));
+  }
+
+  int RoomSetMuted(bool muted) {
+    v1::SetRoomMutedRequest request;
+    request.set_room_id(inv_.room_id);
+    request.set_muted(muted);
+    absl::StatusOr<v1::SetRoomMutedResponse> response = client_.SetRoomMuted(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat(muted ? "muted in room " : "unmuted in room ", inv_.room_id, "\n"));
+  }
+
+  int RoomDelete() {
+    v1::DeleteRoomRequest request;
+    request.set_room_id(inv_.room_id);
+    absl::StatusOr<v1::DeleteRoomResponse> response = client_.DeleteRoom(request);
+    if (!response.ok()) return Fail(response.status());
+    int code;
+    if (MaybeJson(*response, &code)) return code;
+    return Print(absl::StrCat("deleted room ", inv_.room_id, "\n"));
+  }
+
+  // "room R (small, 2/6 participants, muted)".
+  std::string RoomSummary(const v1::Room& room) const {
+    const std::string id = room.room_id().empty() ? inv_.room_id : room.room_id();
+    std::string text = absl::StrCat("room ", id, " (", RoomTypeName(room.type()), ", ",
+                                    room.participants_size());
+    if (room.max_participants() > 0) absl::StrAppend(&text, "/", room.max_participants());
+    absl::StrAppend(&text, " participants");
+    if (room.muted()) absl::StrAppend(&text, ", muted");
+    return absl::StrCat(text, ")");
   }
 
   // "call ID from alice (ACCEPTING)", "call ID with bob (ENDED: completed,

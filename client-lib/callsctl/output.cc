@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "common/calls_error.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -108,6 +109,62 @@ std::vector<std::vector<std::string>> CallRows(
   return rows;
 }
 
+// "2/6": participants of a room and its limit (when known).
+std::string ParticipantCount(const v1::Room& room) {
+  if (room.max_participants() <= 0) return absl::StrCat(room.participants_size());
+  return absl::StrCat(room.participants_size(), "/", room.max_participants());
+}
+
+std::string AudioText(bool muted) { return muted ? "muted" : "on"; }
+
+// The rows of a rooms table (header first).
+std::vector<std::vector<std::string>> RoomRows(
+    const google::protobuf::RepeatedPtrField<v1::Room>& rooms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ROOM ID", "TYPE", "STATE", "PARTICIPANTS", "OWNER", "AUDIO"});
+  for (const v1::Room& room : rooms) {
+    rows.push_back({room.room_id(), RoomTypeName(room.type()), RoomStateName(room.state()),
+                    ParticipantCount(room), room.owner_id().empty() ? "-" : room.owner_id(),
+                    AudioText(room.muted())});
+  }
+  return rows;
+}
+
+// "room=R" for event lines; " user=U" follows for a participant's events.
+std::string RoomField(const v1::Room& room) { return absl::StrCat("room=", room.room_id()); }
+
+std::string RoomAndUser(const v1::RoomParticipantEvent& event) {
+  return absl::StrCat(RoomField(event.room()), " user=", event.participant().user().user_id());
+}
+
+// " reason: ..." when `event` says why the room was left.
+std::string RoomReason(const v1::RoomEvent& event) {
+  if (!event.has_reason() || !HasError(event.reason())) return "";
+  return absl::StrCat(" reason: ", FormatErrorInfo(event.reason()));
+}
+
+// What to do about the room errors (their Calls codes: wire.proto).
+
+std::string RoomHint(int calls_code) {
+  switch (calls_code) {
+    case kCodeParticipantLimitReached:
+      return "the room is full (a small room holds 6 participants, a large one 20): wait until "
+             "someone exits, or create a large room with 'callsctl room create --type large'";
+    case kCodeRoomDeleted:
+      return "the room was deleted by its owner; create a new one with 'callsctl room create'";
+    case kCodeAlreadyInRoom:
+      return "this device is already in the room (see 'callsctl room list')";
+    case kCodeNotInRoom:
+      return "this device is not in the room; enter it first with 'callsctl room enter ROOM_ID'";
+    case kCodeNotAllowed:
+      return "only the room's owner may delete it";
+    case kCodeNotFound:
+      return "no room has this id: check it, or create one with 'callsctl room create'";
+    default:
+      return "";
+  }
+}
+
 // Quotes `word` for a POSIX shell when it needs it.
 std::string ShellWord(const std::string& word) {
   bool plain = !word.empty();
@@ -175,6 +232,16 @@ std::string CallDirectionName(v1::CallDirection direction) {
   if (direction == v1::CALL_DIRECTION_UNSPECIFIED) return "-";
   return absl::AsciiStrToLower(
       StripPrefix(v1::CallDirection_Name(direction), "CALL_DIRECTION_", direction));
+}
+
+std::string RoomTypeName(v1::RoomType type) {
+  if (type == v1::ROOM_TYPE_UNSPECIFIED) return "-";
+  return absl::AsciiStrToLower(StripPrefix(v1::RoomType_Name(type), "ROOM_TYPE_", type));
+}
+
+std::string RoomStateName(v1::RoomState state) {
+  if (state == v1::ROOM_STATE_UNSPECIFIED) return "-";
+  return StripPrefix(v1::RoomState_Name(state), "ROOM_STATE_", state);
 }
 
 std::string FormatCallDuration(absl::Duration duration) {
@@ -303,6 +370,9 @@ std::string FormatState(const v1::State& state, const TimeContext& tc) {
     absl::StrAppend(&out, "calls:\n",
                     FormatTable(CallRows(state.calls(), /*with_end_result=*/false, tc), "  "));
   }
+  if (!state.rooms().empty()) {
+    absl::StrAppend(&out, "rooms:\n", FormatTable(RoomRows(state.rooms()), "  "));
+  }
   return out;
 }
 
@@ -325,6 +395,7 @@ std::string FormatEvent(const v1::Event& event, const TimeContext& tc) {
         absl::StrAppend(&details, " push_tokens=", s.push_tokens_size());
       }
       if (!s.calls().empty()) absl::StrAppend(&details, " calls=", s.calls_size());
+      if (!s.rooms().empty()) absl::StrAppend(&details, " rooms=", s.rooms_size());
       break;
     }
     case v1::Event::kSessionStateChanged: {
@@ -440,6 +511,50 @@ std::string FormatEvent(const v1::Event& event, const TimeContext& tc) {
       }
       break;
     }
+    case v1::Event::kRoomEntered: {
+      const v1::Room& room = event.room_entered().room();
+      kind = "room_entered";
+      details = absl::StrCat(RoomField(room), " type=", RoomTypeName(room.type()),
+                             " participants=", ParticipantCount(room), " muted=",
+                             YesNo(room.muted()));
+      break;
+    }
+    case v1::Event::kRoomExited:
+      kind = "room_exited";
+      details = absl::StrCat(RoomField(event.room_exited().room()),
+                             RoomReason(event.room_exited()));
+      break;
+    case v1::Event::kParticipantEntered:
+      kind = "participant_entered";
+      details = absl::StrCat(RoomAndUser(event.participant_entered()), " muted=",
+                             YesNo(event.participant_entered().participant().muted()));
+      break;
+    case v1::Event::kParticipantExited:
+      kind = "participant_exited";
+      details = RoomAndUser(event.participant_exited());
+      break;
+    case v1::Event::kRoomAudioChanged:
+      kind = "room_audio_changed";
+      details = absl::StrCat(RoomAndUser(event.room_audio_changed()), " muted=",
+                             YesNo(event.room_audio_changed().participant().muted()));
+      break;
+    case v1::Event::kRoomDeleted:
+      kind = "room_deleted";
+      details = RoomField(event.room_deleted().room());
+      break;
+    case v1::Event::kRoomReconnecting:
+      kind = "room_reconnecting";
+      details = RoomField(event.room_reconnecting().room());
+      break;
+    case v1::Event::kRoomReconnected:
+      kind = "room_reconnected";
+      details = RoomField(event.room_reconnected().room());
+      break;
+    case v1::Event::kLocalParticipantDisconnected:
+      kind = "local_participant_disconnected";
+      details = absl::StrCat(RoomField(event.local_participant_disconnected().room()),
+                             RoomReason(event.local_participant_disconnected()));
+      break;
     case v1::Event::KIND_NOT_SET:
       kind = "unknown";
       details = "(an event this callsctl does not know; try --json)";
@@ -483,6 +598,40 @@ std::string FormatPushTokens(const v1::ListPushTokensResponse& response, const T
 std::string FormatCalls(const v1::ListCallsResponse& response, const TimeContext& tc) {
   if (response.calls().empty()) return "no calls\n";
   return FormatTable(CallRows(response.calls(), /*with_end_result=*/true, tc));
+}
+
+std::string FormatRoom(const v1::Room& room, const TimeContext& tc) {
+  std::vector<std::pair<std::string, std::string>> facts;
+  facts.emplace_back("room", room.room_id());
+  std::string type = RoomTypeName(room.type());
+  if (room.type() == v1::ROOM_TYPE_LARGE) absl::StrAppend(&type, " (audio only)");
+  facts.emplace_back("type", type);
+  facts.emplace_back("owner", room.owner_id().empty() ? "-" : room.owner_id());
+  facts.emplace_back("this device", room.state() == v1::ROOM_STATE_UNSPECIFIED ||
+                                            room.state() == v1::ROOM_STATE_EXITED
+                                        ? "not in the room"
+                                        : absl::StrCat(RoomStateName(room.state()), ", audio ",
+                                                       AudioText(room.muted())));
+  facts.emplace_back("participants",
+                     room.max_participants() > 0
+                         ? absl::StrCat(room.participants_size(), " of ", room.max_participants())
+                         : absl::StrCat(room.participants_size()));
+  std::string out = FormatKeyValues(facts);
+  if (room.participants().empty()) return absl::StrCat(out, "no participants\n");
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"USER", "AUDIO", "ENTERED"});
+  for (const v1::RoomParticipant& participant : room.participants()) {
+    rows.push_back({UserText(participant.user()), AudioText(participant.muted()),
+                    participant.has_entered_at()
+                        ? FormatRelative(ToTime(participant.entered_at()), tc.now)
+                        : "-"});
+  }
+  return absl::StrCat(out, FormatTable(rows));
+}
+
+std::string FormatRooms(const v1::ListRoomsResponse& response) {
+  if (response.rooms().empty()) return "not in any room\n";
+  return FormatTable(RoomRows(response.rooms()));
 }
 
 std::string FormatCallHistory(const v1::GetCallHistoryResponse& response,
@@ -559,7 +708,9 @@ std::string FormatCommandError(absl::string_view command, const absl::Status& st
   if (info.has_value()) {
     if (!info->field().empty()) absl::StrAppend(&out, "field: ", info->field(), "\n");
     if (!info->tier().empty()) absl::StrAppend(&out, "needs the ", info->tier(), " tier\n");
-    if (!info->hint().empty()) absl::StrAppend(&out, "hint: ", info->hint(), "\n");
+    std::string hint = info->hint();
+    if (hint.empty() && absl::StartsWith(command, "room ")) hint = RoomHint(info->calls_code());
+    if (!hint.empty()) absl::StrAppend(&out, "hint: ", hint, "\n");
   }
   return out;
 }

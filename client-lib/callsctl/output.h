@@ -44,6 +44,11 @@ std::string CallStateName(callsd::v1::CallState state);
 std::string EndResultName(callsd::v1::EndResult result);
 std::string CallDirectionName(callsd::v1::CallDirection direction);
 
+// Rooms: types in lower case ("small", "large"), this device's state in
+// upper case ("ENTERED", "RECONNECTING"); "-" for unspecified values.
+std::string RoomTypeName(callsd::v1::RoomType type);
+std::string RoomStateName(callsd::v1::RoomState state);
+
 // "0:42", "12:05", "1:02:03" (minutes:seconds, hours when needed; truncated
 // to the second; negative durations count as zero).
 std::string FormatCallDuration(absl::Duration duration);
@@ -78,7 +83,8 @@ std::string FormatTimeWithRelative(absl::Time t, const TimeContext& tc);
 std::string FormatErrorInfo(const callsd::v1::ErrorInfo& info);
 
 // Aligned "key: value" lines (each ending with a newline) for `status`,
-// then, when calls are ongoing, a "calls:" section with their table.
+// then, when calls are ongoing, a "calls:" section with their table, and
+// when this device is in rooms, a "rooms:" section with theirs.
 std::string FormatState(const callsd::v1::State& state, const TimeContext& tc);
 
 // One line (no newline) for `watch`: time, "#seq", kind, the essentials.
@@ -87,6 +93,15 @@ std::string FormatEvent(const callsd::v1::Event& event, const TimeContext& tc);
 // The `calls` table (or "no calls"): CALL ID, DIRECTION, PEER, STATE,
 // DURATION, END RESULT, STARTED; lines ending with newlines.
 std::string FormatCalls(const callsd::v1::ListCallsResponse& response, const TimeContext& tc);
+
+// `room show`: the room's key facts ("room", "type", "owner", "this
+// device", "participants: N of MAX"), then the participants table (USER,
+// AUDIO on/muted, ENTERED) or "no participants"; lines end with newlines.
+std::string FormatRoom(const callsd::v1::Room& room, const TimeContext& tc);
+
+// The `room list` table (or "not in any room"): ROOM ID, TYPE, STATE,
+// PARTICIPANTS (N/MAX), OWNER, AUDIO (this device's); lines end with newlines.
+std::string FormatRooms(const callsd::v1::ListRoomsResponse& response);
 
 // The `history` table (or "no calls in the history"): TIME, DIRECTION and
 // PEER as seen by `user_id` (see ViewOf), END RESULT, DURATION, CALL ID;
@@ -107,7 +122,10 @@ std::string FormatPushTokens(const callsd::v1::ListPushTokensResponse& response,
 
 // What callsctl prints on stderr for a failed command: "callsctl: COMMAND:
 // MESSAGE (Calls code N)", then "field: F", "needs the T tier" and
-// "hint: H" lines where the ErrorInfo has them. Ends with a newline.
+// "hint: H" lines where the ErrorInfo has them. A room command's error
+// with a room code (full, deleted, already in, not in, not the owner, no
+// such room) and no hint of the daemon's gets callsctl's hint for that
+// code. Ends with a newline.
 std::string FormatCommandError(absl::string_view command, const absl::Status& status);
 
 // Aligned "key: value" lines from pairs.

@@ -25,82 +25,22 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The value of "key": "value" in a JSON text (callsctl --json output).
-std::string JsonField(const std::string& json, const std::string& key) {
-  std::smatch m;
-  if (std::regex_search(json, m, std::regex("\"" + key + "\": ?\"([^\"]*)\""))) return m[1];
-  return "";
+// The daemons' reconnect window and retry pace: short, so that the tests
+// of a lost connection stay short.
+std::vector<std::string> FastDaemon() {
+  return {"--set=calls.reconnect_window_s = 4",
+          "--set=session.retry_initial_ms = 100\nsession.retry_max_ms = 400"};
 }
-
-// A user's daemon: started, initialized, logged in, its push endpoint
-// registered as the user's voip token.
-class Device {
- public:
-  Device(const std::string& dir, ServerProcess& server, const std::string& user,
-         std::vector<std::string> extra = {})
-      : dir_(MakeDir(dir)),
-        user_(user),
-        daemon_(dir, server.url(), WithPushEndpoint(std::move(extra))) {
-    EXPECT_TRUE(daemon_.Start());
-    EXPECT_EQ(daemon_.Ctl({"init", "demo-app"}).exit_code, 0);
-    CommandResult login = daemon_.Ctl({"login", user, "--token-file", server.token_file(user)});
-    EXPECT_EQ(login.exit_code, 0) << login.err;
-    RegisterEndpoint();
-  }
-
-  static std::string MakeDir(const std::string& dir) {
-    std::filesystem::create_directories(dir);
-    return dir;
-  }
-
-  static std::vector<std::string> WithPushEndpoint(std::vector<std::string> extra) {
-    extra.push_back("--set=push.endpoint = \"127.0.0.1:0\"");
-    extra.push_back("--set=calls.reconnect_window_s = 4");
-    extra.push_back("--set=session.retry_initial_ms = 100\nsession.retry_max_ms = 400");
-    return extra;
-  }
-
-  void RegisterEndpoint() {
-    endpoint_ = JsonField(daemon_.Ctl({"--json", "status"}).out, "push_endpoint_url");
-    EXPECT_FALSE(endpoint_.empty());
-    CommandResult reg = daemon_.Ctl({"push", "register", "voip", endpoint_});
-    EXPECT_EQ(reg.exit_code, 0) << reg.err;
-  }
-
-  CommandResult Ctl(const std::vector<std::string>& args, const std::string& in = "") {
-    return daemon_.Ctl(args, in);
-  }
-  DaemonProcess& daemon() { return daemon_; }
-  const std::string& user() const { return user_; }
-  int ServerConnections(const ServerProcess& server) const {
-    return daemon_.pid() > 0 ? CountTcpConnections(daemon_.pid(), server.port()) : 0;
-  }
-  // The push key this daemon verifies pushes with.
-  std::string PushKey() const {
-    SqliteDb::Options o;
-    o.create = false;
-    o.check_integrity = false;
-    auto db = SqliteDb::Open(daemon_.state_dir() + "/callsd.db", o);
-    if (!db.ok()) return "";
-    auto stmt = (*db)->Prepare("SELECT push_key FROM session");
-    if (!stmt.ok() || !*stmt->Step()) return "";
-    return stmt->ColumnBlob(0);
-  }
-
- private:
-  std::string dir_;
-  std::string user_;
-  DaemonProcess daemon_;
-  std::string endpoint_;
-};
 
 class CallsTest : public ::testing::Test {
  protected:
   CallsTest() : server_(dir_.path(), {"--ringing_timeout_s=6", "--reconnect_window_s=4"}) {}
 
   void SetUp() override {
-    alice_ = std::make_unique<Device>(dir_ / "a", server_, "alice");
-    bob_ = std::make_unique<Device>(dir_ / "b", server_, "bob");
+    alice_ = std::make_unique<Device>(dir_ / "a", server_, "alice", server_.token_file("alice"),
+                                      FastDaemon());
+    bob_ = std::make_unique<Device>(dir_ / "b", server_, "bob", server_.token_file("bob"),
+                                    FastDaemon());
   }
   void TearDown() override {
     if (HasFailure()) {
@@ -124,7 +64,7 @@ class CallsTest : public ::testing::Test {
   }
 
   bool NoConnections(Device& d) {
-    return WaitFor([&] { return d.ServerConnections(server_) == 0; });
+    return WaitFor([&] { return d.ServerConnections() == 0; });
   }
 
   // A push for bob as the server would send it (signed with bob's key).
@@ -157,8 +97,8 @@ TEST_F(CallsTest, DialRingAcceptEndWithTheWebSocketOnlyWhileActive) {
   EXPECT_TRUE(NoConnections(*bob_));
 
   const std::string call = DialBob(bob_watch);
-  EXPECT_EQ(bob_->ServerConnections(server_), 0) << "bob's daemon rings without a connection";
-  EXPECT_EQ(alice_->ServerConnections(server_), 1) << "alice holds exactly one WebSocket";
+  EXPECT_EQ(bob_->ServerConnections(), 0) << "bob's daemon rings without a connection";
+  EXPECT_EQ(alice_->ServerConnections(), 1) << "alice holds exactly one WebSocket";
   EXPECT_THAT(bob_->Ctl({"calls"}).out, HasSubstr("RINGING"));
 
   CommandResult accept = bob_->Ctl({"accept", call});
@@ -166,7 +106,7 @@ TEST_F(CallsTest, DialRingAcceptEndWithTheWebSocketOnlyWhileActive) {
   ASSERT_TRUE(bob_watch.WaitForLine("\"connected\""));
   ASSERT_TRUE(alice_watch.WaitForLine("\"connected\""));
   EXPECT_TRUE(alice_watch.WaitForLine("\"established\""));
-  EXPECT_EQ(bob_->ServerConnections(server_), 1);
+  EXPECT_EQ(bob_->ServerConnections(), 1);
   // The duration counts from connected.
   EXPECT_TRUE(WaitFor([&] {
     const std::string calls = bob_->Ctl({"--json", "calls"}).out;
@@ -198,7 +138,7 @@ TEST_F(CallsTest, DeclineNeverOpensAWebSocket) {
   ASSERT_EQ(decline.exit_code, 0) << decline.err;
   EXPECT_THAT(decline.out, HasSubstr("declined"));
   ASSERT_TRUE(alice_watch.WaitForLine("END_RESULT_DECLINED"));
-  EXPECT_EQ(bob_->ServerConnections(server_), 0);
+  EXPECT_EQ(bob_->ServerConnections(), 0);
   EXPECT_TRUE(NoConnections(*alice_));
 }
 
@@ -264,7 +204,7 @@ TEST_F(CallsTest, AcceptBeforeAuthenticationFailsClearlyWhenTheCallStopsRinging)
 
 // 7: several apps accept at once; another device of bob's stops ringing.
 TEST_F(CallsTest, OneOfThreeAcceptsWinsAndTheOtherDeviceIsTold) {
-  Device bob2(dir_ / "b2", server_, "bob");
+  Device bob2(dir_ / "b2", server_, "bob", server_.token_file("bob"), FastDaemon());
   Watcher bob_watch(bob_->daemon(), dir_.path());
   Watcher bob2_watch(bob2.daemon(), dir_.path());
   const std::string call = DialBob(bob_watch);
@@ -291,7 +231,7 @@ TEST_F(CallsTest, OneOfThreeAcceptsWinsAndTheOtherDeviceIsTold) {
   EXPECT_EQ(won, 1);
   EXPECT_EQ(lost, 2);
   EXPECT_TRUE(bob2_watch.WaitForLine("END_RESULT_OTHER_DEVICE_ACCEPTED"));
-  EXPECT_EQ(bob2.ServerConnections(server_), 0);
+  EXPECT_EQ(bob2.ServerConnections(), 0);
 }
 
 // 8: the push hand-off, and pushes that must not ring.

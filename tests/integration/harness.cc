@@ -17,6 +17,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -602,6 +603,58 @@ void DaemonTest::InitAndLogin(const std::string& user) {
   CommandResult login = Ctl({"login", user, "--token-file", server_.token_file(user)});
   ASSERT_EQ(login.exit_code, 0) << login.err;
   ASSERT_NE(login.out.find("AUTHENTICATED"), std::string::npos) << login.out;
+}
+
+std::string JsonField(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (std::regex_search(json, m, std::regex("\"" + key + "\": ?\"([^\"]*)\""))) return m[1];
+  return "";
+}
+
+namespace {
+std::string CreatedDir(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+std::vector<std::string> WithPushEndpoint(std::vector<std::string> extra) {
+  extra.push_back("--set=push.endpoint = \"127.0.0.1:0\"");
+  return extra;
+}
+}  // namespace
+
+Device::Device(const std::string& dir, const ServerProcess& server, const std::string& user,
+               const std::string& token_file, std::vector<std::string> extra)
+    : user_(user),
+      server_port_(server.port()),
+      daemon_(CreatedDir(dir), server.url(), WithPushEndpoint(std::move(extra))) {
+  EXPECT_TRUE(daemon_.Start());
+  EXPECT_EQ(daemon_.Ctl({"init", "demo-app"}).exit_code, 0);
+  CommandResult login = daemon_.Ctl({"login", user, "--token-file", token_file});
+  EXPECT_EQ(login.exit_code, 0) << login.err;
+  RegisterEndpoint();
+}
+
+int Device::ServerConnections() const {
+  return daemon_.pid() > 0 ? CountTcpConnections(daemon_.pid(), server_port_) : 0;
+}
+
+void Device::RegisterEndpoint() {
+  const std::string endpoint =
+      JsonField(daemon_.Ctl({"--json", "status"}).out, "push_endpoint_url");
+  EXPECT_FALSE(endpoint.empty());
+  CommandResult reg = daemon_.Ctl({"push", "register", "voip", endpoint});
+  EXPECT_EQ(reg.exit_code, 0) << reg.err;
+}
+
+std::string Device::PushKey() const {
+  SqliteDb::Options o;
+  o.create = false;
+  o.check_integrity = false;
+  auto db = SqliteDb::Open(daemon_.state_dir() + "/callsd.db", o);
+  if (!db.ok()) return "";
+  auto stmt = (*db)->Prepare("SELECT push_key FROM session");
+  if (!stmt.ok() || !*stmt->Step()) return "";
+  return stmt->ColumnBlob(0);
 }
 
 }  // namespace callsd::itest

@@ -172,6 +172,38 @@ class DaemonProcess {
   std::unique_ptr<Process> process_;
 };
 
+// The value of "key": "value" in a JSON text (callsctl --json output); ""
+// when there is none.
+std::string JsonField(const std::string& json, const std::string& key);
+
+// A device of `user`: a callsd of its own in `dir` with the built-in push
+// endpoint on loopback, initialized with demo-app, logged in with the access
+// token in `token_file`, the endpoint registered as the user's voip token
+// (so that calls ring it). `extra`: more callsd arguments.
+class Device {
+ public:
+  Device(const std::string& dir, const ServerProcess& server, const std::string& user,
+         const std::string& token_file, std::vector<std::string> extra = {});
+
+  CommandResult Ctl(const std::vector<std::string>& args, const std::string& in = "") const {
+    return daemon_.Ctl(args, in);
+  }
+  DaemonProcess& daemon() { return daemon_; }
+  const std::string& user() const { return user_; }
+  // Established connections to the calls server: the WebSocket (REST
+  // requests do not stay open).
+  int ServerConnections() const;
+  // Registers the built-in push endpoint as the voip token (again).
+  void RegisterEndpoint();
+  // The push key this daemon verifies pushes with ("" when none).
+  std::string PushKey() const;
+
+ private:
+  std::string user_;
+  int server_port_;
+  DaemonProcess daemon_;
+};
+
 // A `callsctl watch --json` running in the background; its lines are read
 // from the output file.
 class Watcher {

@@ -189,6 +189,24 @@ class Client {
   virtual absl::StatusOr<callsd::v1::DeliverPushResponse> DeliverPush(
       const callsd::v1::DeliverPushRequest& request) = 0;
 
+  // Rooms (group calls). Same rules as the calls; a full room, a deleted
+  // one or a room this device is already in are FAILED_PRECONDITION with
+  // the Calls code (1400120, 1400121, 1800700) in the ErrorInfo.
+  virtual absl::StatusOr<callsd::v1::CreateRoomResponse> CreateRoom(
+      const callsd::v1::CreateRoomRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::EnterRoomResponse> EnterRoom(
+      const callsd::v1::EnterRoomRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::ExitRoomResponse> ExitRoom(
+      const callsd::v1::ExitRoomRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::SetRoomMutedResponse> SetRoomMuted(
+      const callsd::v1::SetRoomMutedRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::DeleteRoomResponse> DeleteRoom(
+      const callsd::v1::DeleteRoomRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::GetRoomResponse> GetRoom(
+      const callsd::v1::GetRoomRequest& request) = 0;
+  virtual absl::StatusOr<callsd::v1::ListRoomsResponse> ListRooms(
+      const callsd::v1::ListRoomsRequest& request) = 0;
+
   // Starts WatchEvents. `on_event` receives every event in order; `on_end`
   // receives the final status when the stream ends by itself (see
   // EndCallback). Callbacks may run before Watch() returns (e.g. on_end when

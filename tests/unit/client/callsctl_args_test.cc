@@ -18,6 +18,7 @@ namespace callsd::ctl {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 Invocation ParseOk(const std::vector<std::string>& args) {
@@ -169,6 +170,35 @@ TEST(CallsctlArgsTest, History) {
   EXPECT_EQ(ParseOk({"history", "--limit", "100"}).history_limit, 100);
 }
 
+TEST(CallsctlArgsTest, RoomCommands) {
+  Invocation inv = ParseOk({"room", "create"});
+  EXPECT_EQ(inv.command, Command::kRoomCreate);
+  EXPECT_EQ(inv.name, "room create");
+  EXPECT_EQ(inv.room_type, v1::ROOM_TYPE_UNSPECIFIED);
+  EXPECT_EQ(ParseOk({"room", "create", "--type", "large"}).room_type, v1::ROOM_TYPE_LARGE);
+  EXPECT_EQ(ParseOk({"room", "create", "--type=Small"}).room_type, v1::ROOM_TYPE_SMALL);
+
+  inv = ParseOk({"room", "enter", "r-1", "--muted"});
+  EXPECT_EQ(inv.command, Command::kRoomEnter);
+  EXPECT_EQ(inv.room_id, "r-1");
+  EXPECT_TRUE(inv.room_muted);
+  EXPECT_FALSE(ParseOk({"room", "enter", "r-1"}).room_muted);
+
+  const std::pair<const char*, Command> with_id[] = {
+      {"exit", Command::kRoomExit},     {"show", Command::kRoomShow},
+      {"mute", Command::kRoomMute},     {"unmute", Command::kRoomUnmute},
+      {"delete", Command::kRoomDelete},
+  };
+  for (const auto& [word, command] : with_id) {
+    inv = ParseOk({"--json", "room", word, "r-2"});
+    EXPECT_EQ(inv.command, command) << word;
+    EXPECT_EQ(inv.name, absl::StrCat("room ", word));
+    EXPECT_EQ(inv.room_id, "r-2") << word;
+    EXPECT_TRUE(inv.global.json);
+  }
+  EXPECT_EQ(ParseOk({"room", "list"}).command, Command::kRoomList);
+}
+
 TEST(CallsctlArgsTest, DoubleDashEndsOptions) {
   Invocation inv = ParseOk({"push", "register", "voip", "--", "--odd-url"});
   EXPECT_EQ(inv.url, "--odd-url");
@@ -204,6 +234,11 @@ TEST(CallsctlArgsTest, HelpTopics) {
       {{"history", "--limit", "0", "--help"}, "history"},
       {{"push", "deliver", "--help"}, "push deliver"},
       {{"help", "push", "deliver"}, "push deliver"},
+      {{"room", "--help"}, "room"},
+      {{"help", "room"}, "room"},
+      {{"room", "enter", "-h"}, "room enter"},
+      {{"help", "room", "create"}, "room create"},
+      {{"room", "show", "r1", "extra", "--help"}, "room show"},
   };
   for (const Case& c : cases) {
     Invocation inv = ParseOk(c.args);
@@ -216,7 +251,9 @@ TEST(CallsctlArgsTest, HelpTextOfEveryCommandHasUsageDescriptionAndOptions) {
   for (const char* topic : {"status", "init", "login", "logout", "refresh-token", "watch",
                             "push register", "push unregister", "push unregister-all",
                             "push list", "push deliver", "dial", "accept", "decline", "end",
-                            "mute", "unmute", "calls", "history", "help"}) {
+                            "mute", "unmute", "calls", "history", "room create", "room enter",
+                            "room exit", "room show", "room list", "room mute", "room unmute",
+                            "room delete", "help"}) {
     std::string help = HelpText(topic);
     EXPECT_THAT(help, StartsWith(absl::StrCat("usage: callsctl ", topic))) << topic;
     EXPECT_GT(help.size(), UsageLine(topic).size() + 20) << topic;
@@ -237,11 +274,29 @@ TEST(CallsctlArgsTest, HelpTextOfEveryCommandHasUsageDescriptionAndOptions) {
   EXPECT_EQ(UsageLine("accept"), "usage: callsctl accept CALL_ID");
   EXPECT_EQ(UsageLine("history"), "usage: callsctl history [--limit N] [--next CURSOR]");
   EXPECT_EQ(UsageLine("push deliver"), "usage: callsctl push deliver < PAYLOAD");
+  EXPECT_THAT(HelpText("room create"), HasSubstr("--type small|large"));
+  EXPECT_THAT(HelpText("room enter"), HasSubstr("--muted"));
+  EXPECT_EQ(UsageLine("room enter"), "usage: callsctl room enter ROOM_ID [--muted]");
+  EXPECT_EQ(UsageLine("room"),
+            "usage: callsctl room SUBCOMMAND [ARGS] (SUBCOMMAND: create, enter, exit, show, "
+            "list, mute, unmute, delete)");
+  const std::string room_help = HelpText("room");
+  EXPECT_THAT(room_help, StartsWith("usage: callsctl room SUBCOMMAND [ARGS]\n"));
+  for (const char* line : {"  room create [--type small|large]  create a room\n",
+                           "  room enter ROOM_ID [--muted]      enter a room\n",
+                           "  room delete ROOM_ID               delete a room (owner only)\n"}) {
+    EXPECT_THAT(room_help, HasSubstr(line));
+  }
+  EXPECT_THAT(room_help, HasSubstr("Run 'callsctl help room SUBCOMMAND' for details."));
+  EXPECT_THAT(HelpText("push"), HasSubstr("Run 'callsctl help push SUBCOMMAND' for details."));
+  EXPECT_THAT(HelpText("push"), Not(HasSubstr("room")));
   const std::string overview = HelpText("");
   for (const char* word : {"status", "init APP_ID", "login USER", "logout", "refresh-token",
                            "watch", "push register", "push list", "push deliver", "dial USER",
                            "accept CALL_ID", "decline CALL_ID", "end CALL_ID", "mute CALL_ID",
-                           "unmute CALL_ID", "calls", "history", "--socket PATH", "--json",
+                           "unmute CALL_ID", "calls", "history", "room create",
+                           "room enter ROOM_ID", "room show ROOM_ID", "room list",
+                           "room delete ROOM_ID", "--socket PATH", "--json",
                            "--timeout SECONDS", "Exit status"}) {
     EXPECT_THAT(overview, HasSubstr(word));
   }
@@ -434,6 +489,46 @@ INSTANTIATE_TEST_SUITE_P(
                   "usage: callsctl history"},
         UsageCase{{"history", "--video"}, "history: unknown option '--video'",
                   "usage: callsctl history"},
+        UsageCase{{"room"},
+                  "room: missing SUBCOMMAND (create, enter, exit, show, list, mute, unmute, "
+                  "delete)",
+                  "usage: callsctl room SUBCOMMAND"},
+        UsageCase{{"room", "join", "r1"},
+                  "room: unknown subcommand 'join' (create, enter, exit, show, list, mute, "
+                  "unmute, delete)",
+                  "usage: callsctl room SUBCOMMAND"},
+        UsageCase{{"room", "create", "--type", "medium"},
+                  "room create: --type must be small or large, not 'medium'",
+                  "usage: callsctl room create [--type small|large]"},
+        UsageCase{{"room", "create", "--type"},
+                  "room create: option '--type' needs a value (small|large)",
+                  "usage: callsctl room create"},
+        UsageCase{{"room", "create", "r1"}, "room create: unexpected argument 'r1'",
+                  "usage: callsctl room create"},
+        UsageCase{{"room", "create", "--muted"}, "room create: unknown option '--muted'",
+                  "usage: callsctl room create"},
+        UsageCase{{"room", "enter"}, "room enter: missing ROOM_ID",
+                  "usage: callsctl room enter ROOM_ID [--muted]"},
+        UsageCase{{"room", "enter", ""}, "room enter: ROOM_ID is empty",
+                  "usage: callsctl room enter ROOM_ID"},
+        UsageCase{{"room", "enter", "r1", "--muted=yes"},
+                  "room enter: option '--muted' takes no value", "usage: callsctl room enter"},
+        UsageCase{{"room", "enter", "r1", "--type", "large"},
+                  "room enter: unknown option '--type'", "usage: callsctl room enter"},
+        UsageCase{{"room", "exit"}, "room exit: missing ROOM_ID",
+                  "usage: callsctl room exit ROOM_ID"},
+        UsageCase{{"room", "show", "r1", "r2"}, "room show: unexpected argument 'r2'",
+                  "usage: callsctl room show ROOM_ID"},
+        UsageCase{{"room", "list", "all"}, "room list: unexpected argument 'all'",
+                  "usage: callsctl room list"},
+        UsageCase{{"room", "mute"}, "room mute: missing ROOM_ID",
+                  "usage: callsctl room mute ROOM_ID"},
+        UsageCase{{"room", "unmute", "r1", "--muted"}, "room unmute: unknown option '--muted'",
+                  "usage: callsctl room unmute ROOM_ID"},
+        UsageCase{{"room", "delete"}, "room delete: missing ROOM_ID",
+                  "usage: callsctl room delete ROOM_ID"},
+        UsageCase{{"help", "room", "join"}, "help: no such command 'room join'",
+                  "usage: callsctl help [COMMAND]"},
         UsageCase{{"help", "nosuch"}, "help: no such command 'nosuch'",
                   "usage: callsctl help [COMMAND]"},
         UsageCase{{"nosuch", "--help"}, "unknown command 'nosuch'", "usage: callsctl [--socket"}));

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "callsd/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -621,6 +622,192 @@ TEST(FormatCommandErrorTest, WithoutErrorInfo) {
             "callsctl: push list: boom\n");
   EXPECT_EQ(FormatCommandError("status", absl::Status(absl::StatusCode::kUnknown, "")),
             "callsctl: status: UNKNOWN\n");
+}
+
+// Rooms
+
+v1::RoomParticipant Participant(const std::string& user, bool muted, absl::Duration ago) {
+  v1::RoomParticipant p;
+  p.mutable_user()->set_user_id(user);
+  p.set_muted(muted);
+  *p.mutable_entered_at() = Ts(kNow - ago);
+  return p;
+}
+
+v1::Room SmallRoom() {
+  v1::Room room;
+  room.set_room_id("r-1");
+  room.set_type(v1::ROOM_TYPE_SMALL);
+  room.set_owner_id("alice");
+  room.set_max_participants(6);
+  *room.add_participants() = Participant("alice", false, absl::Minutes(3));
+  *room.add_participants() = Participant("carol", true, absl::Seconds(20));
+  room.mutable_participants(1)->mutable_user()->set_nickname("Carol C");
+  room.set_state(v1::ROOM_STATE_ENTERED);
+  return room;
+}
+
+TEST(EnumNamesTest, Rooms) {
+  EXPECT_EQ(RoomTypeName(v1::ROOM_TYPE_SMALL), "small");
+  EXPECT_EQ(RoomTypeName(v1::ROOM_TYPE_LARGE), "large");
+  EXPECT_EQ(RoomTypeName(v1::ROOM_TYPE_UNSPECIFIED), "-");
+  EXPECT_EQ(RoomTypeName(static_cast<v1::RoomType>(9)), "9");
+  EXPECT_EQ(RoomStateName(v1::ROOM_STATE_RECONNECTING), "RECONNECTING");
+  EXPECT_EQ(RoomStateName(v1::ROOM_STATE_UNSPECIFIED), "-");
+}
+
+TEST(FormatRoomTest, FactsThenParticipantsWithTheirAudio) {
+  EXPECT_EQ(FormatRoom(SmallRoom(), Utc()),
+            "room:         r-1\n"
+            "type:         small\n"
+            "owner:        alice\n"
+            "this device:  ENTERED, audio on\n"
+            "participants: 2 of 6\n"
+            "USER             AUDIO  ENTERED\n"
+            "alice            on     3m ago\n"
+            "carol (Carol C)  muted  20s ago\n");
+}
+
+TEST(FormatRoomTest, NotInItLargeAndEmpty) {
+  v1::Room room;
+  room.set_room_id("r-2");
+  room.set_type(v1::ROOM_TYPE_LARGE);
+  room.set_max_participants(20);
+  EXPECT_EQ(FormatRoom(room, Utc()),
+            "room:         r-2\n"
+            "type:         large (audio only)\n"
+            "owner:        -\n"
+            "this device:  not in the room\n"
+            "participants: 0 of 20\n"
+            "no participants\n");
+}
+
+TEST(FormatRoomsTest, AlignedTableAndEmpty) {
+  v1::ListRoomsResponse response;
+  *response.add_rooms() = SmallRoom();
+  v1::Room* large = response.add_rooms();
+  large->set_room_id("r-large-22");
+  large->set_type(v1::ROOM_TYPE_LARGE);
+  large->set_max_participants(20);
+  large->set_owner_id("bob");
+  large->set_state(v1::ROOM_STATE_RECONNECTING);
+  large->set_muted(true);
+  EXPECT_EQ(FormatRooms(response),
+            "ROOM ID     TYPE   STATE         PARTICIPANTS  OWNER  AUDIO\n"
+            "r-1         small  ENTERED       2/6           alice  on\n"
+            "r-large-22  large  RECONNECTING  0/20          bob    muted\n");
+  EXPECT_EQ(FormatRooms(v1::ListRoomsResponse()), "not in any room\n");
+}
+
+TEST(FormatStateTest, RoomsSection) {
+  v1::State state;
+  state.set_app_id("demo-app");
+  state.set_session_state(v1::SESSION_STATE_AUTHENTICATED);
+  *state.add_rooms() = SmallRoom();
+  EXPECT_THAT(FormatState(state, Utc()),
+              HasSubstr("rooms:\n"
+                        "  ROOM ID  TYPE   STATE    PARTICIPANTS  OWNER  AUDIO\n"
+                        "  r-1      small  ENTERED  2/6           alice  on\n"));
+  EXPECT_THAT(FormatState(v1::State(), Utc()), Not(HasSubstr("rooms:")));
+}
+
+TEST(FormatEventTest, EveryRoomKind) {
+  const std::string t = "2025-01-02 15:00:00.250  ";
+  const v1::Room room = SmallRoom();
+  v1::RoomParticipant bob = Participant("bob", false, absl::ZeroDuration());
+
+  v1::Event e = At(40);
+  *e.mutable_room_entered()->mutable_room() = room;
+  EXPECT_EQ(FormatEvent(e, Utc()),
+            t + "#40  room_entered  room=r-1 type=small participants=2/6 muted=no");
+
+  e = At(41);
+  *e.mutable_room_exited()->mutable_room() = room;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#41  room_exited  room=r-1");
+  *e.mutable_room_exited()->mutable_reason() = Info(1800303, "logged out");
+  EXPECT_EQ(FormatEvent(e, Utc()),
+            t + "#41  room_exited  room=r-1 reason: logged out (Calls code 1800303)");
+
+  e = At(42);
+  *e.mutable_participant_entered()->mutable_room() = room;
+  *e.mutable_participant_entered()->mutable_participant() = bob;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#42  participant_entered  room=r-1 user=bob muted=no");
+
+  e = At(43);
+  *e.mutable_participant_exited()->mutable_room() = room;
+  *e.mutable_participant_exited()->mutable_participant() = bob;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#43  participant_exited  room=r-1 user=bob");
+
+  e = At(44);
+  *e.mutable_room_audio_changed()->mutable_room() = room;
+  *e.mutable_room_audio_changed()->mutable_participant() = bob;
+  e.mutable_room_audio_changed()->mutable_participant()->set_muted(true);
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#44  room_audio_changed  room=r-1 user=bob muted=yes");
+
+  e = At(45);
+  *e.mutable_room_deleted()->mutable_room() = room;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#45  room_deleted  room=r-1");
+
+  e = At(46);
+  *e.mutable_room_reconnecting()->mutable_room() = room;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#46  room_reconnecting  room=r-1");
+
+  e = At(47);
+  *e.mutable_room_reconnected()->mutable_room() = room;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#47  room_reconnected  room=r-1");
+
+  e = At(48);
+  *e.mutable_local_participant_disconnected()->mutable_room() = room;
+  *e.mutable_local_participant_disconnected()->mutable_reason() =
+      Info(0, "no connection within the reconnect window");
+  EXPECT_EQ(FormatEvent(e, Utc()),
+            t + "#48  local_participant_disconnected  room=r-1 reason: no connection within "
+                "the reconnect window");
+
+  e = At(49);
+  e.mutable_snapshot()->set_app_id("demo-app");
+  e.mutable_snapshot()->set_session_state(v1::SESSION_STATE_AUTHENTICATED);
+  *e.mutable_snapshot()->add_rooms() = room;
+  EXPECT_EQ(FormatEvent(e, Utc()), t + "#49  snapshot  app=demo-app state=AUTHENTICATED rooms=1");
+}
+
+TEST(FormatCommandErrorTest, RoomCodesGetAHintWhenTheDaemonGaveNone) {
+  struct Case {
+    int code;
+    std::string hint;
+  };
+  const Case cases[] = {
+      {1400120, "the room is full"},
+      {1400121, "the room was deleted by its owner"},
+      {1800700, "already in the room"},
+      {1800702, "not in the room"},
+      {401120, "only the room's owner may delete it"},
+      {400200, "no room has this id"},
+  };
+  for (const Case& c : cases) {
+    absl::Status status =
+        client::WithErrorInfo(absl::FailedPreconditionError("refused"), Info(c.code, ""));
+    const std::string text = FormatCommandError("room enter", status);
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("(Calls code ", c.code, ")\nhint: "))) << c.code;
+    EXPECT_THAT(text, HasSubstr(c.hint)) << c.code;
+  }
+  absl::Status full = client::WithErrorInfo(absl::FailedPreconditionError("room r-1 is full"),
+                                            Info(1400120, "participant limit reached"));
+  EXPECT_EQ(FormatCommandError("room enter", full),
+            "callsctl: room enter: room r-1 is full (Calls code 1400120)\n"
+            "hint: the room is full (a small room holds 6 participants, a large one 20): wait "
+            "until someone exits, or create a large room with 'callsctl room create --type "
+            "large'\n");
+
+  // The daemon's own hint wins; other commands get no room hint.
+  v1::ErrorInfo with_hint = Info(1400120, "");
+  with_hint.set_hint("the daemon's words");
+  EXPECT_THAT(FormatCommandError("room enter", client::WithErrorInfo(
+                                                   absl::FailedPreconditionError("x"), with_hint)),
+              HasSubstr("hint: the daemon's words\n"));
+  EXPECT_EQ(FormatCommandError("dial", client::WithErrorInfo(absl::NotFoundError("no such user"),
+                                                             Info(400200, ""))),
+            "callsctl: dial: no such user (Calls code 400200)\n");
 }
 
 }  // namespace

@@ -814,6 +814,138 @@ TEST_F(CallsctlRunTest, WatchPrintsCallEvents) {
   EXPECT_THAT(lines[2], HasSubstr(R"("end_result":"END_RESULT_COMPLETED")"));
 }
 
+// rooms
+
+v1::Room EnteredRoom(const std::string& id) {
+  v1::Room room;
+  room.set_room_id(id);
+  room.set_type(v1::ROOM_TYPE_SMALL);
+  room.set_max_participants(6);
+  room.set_owner_id("alice");
+  room.set_state(v1::ROOM_STATE_ENTERED);
+  room.add_participants()->mutable_user()->set_user_id("alice");
+  room.add_participants()->mutable_user()->set_user_id("me");
+  return room;
+}
+
+TEST_F(CallsctlRunTest, RoomCreatePrintsTheIdAlone) {
+  v1::CreateRoomResponse response;
+  response.mutable_room()->set_room_id("r-new");
+  response.mutable_room()->set_type(v1::ROOM_TYPE_LARGE);
+  daemon_.create_room = response;
+  EXPECT_EQ(Run({"room", "create", "--type", "large"}), kExitOk);
+  EXPECT_THAT(daemon_.calls, ElementsAre("CreateRoom"));
+  EXPECT_EQ(daemon_.create_room_request.type(), v1::ROOM_TYPE_LARGE);
+  EXPECT_EQ(out_.str(), "r-new\n");
+  EXPECT_EQ(err_.str(), "");
+
+  out_.str("");
+  EXPECT_EQ(Run({"room", "create", "--json"}), kExitOk);
+  EXPECT_EQ(daemon_.create_room_request.type(), v1::ROOM_TYPE_UNSPECIFIED);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("room_id": "r-new")"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("type": "ROOM_TYPE_LARGE")"));
+}
+
+TEST_F(CallsctlRunTest, RoomEnterExitMuteUnmuteDelete) {
+  v1::EnterRoomResponse entered;
+  *entered.mutable_room() = EnteredRoom("r-1");
+  entered.mutable_room()->set_muted(true);
+  daemon_.enter_room = entered;
+  EXPECT_EQ(Run({"room", "enter", "r-1", "--muted"}), kExitOk);
+  EXPECT_EQ(daemon_.enter_room_request.room_id(), "r-1");
+  EXPECT_TRUE(daemon_.enter_room_request.muted());
+  EXPECT_EQ(out_.str(), "entered room r-1 (small, 2/6 participants, muted)\n");
+
+  out_.str("");
+  EXPECT_EQ(Run({"room", "mute", "r-1"}), kExitOk);
+  EXPECT_EQ(daemon_.set_room_muted_request.room_id(), "r-1");
+  EXPECT_TRUE(daemon_.set_room_muted_request.muted());
+  EXPECT_EQ(Run({"room", "unmute", "r-1"}), kExitOk);
+  EXPECT_FALSE(daemon_.set_room_muted_request.muted());
+  EXPECT_EQ(Run({"room", "exit", "r-1"}), kExitOk);
+  EXPECT_EQ(daemon_.exit_room_request.room_id(), "r-1");
+  EXPECT_EQ(Run({"room", "delete", "r-1"}), kExitOk);
+  EXPECT_EQ(daemon_.delete_room_request.room_id(), "r-1");
+  EXPECT_EQ(out_.str(),
+            "muted in room r-1\n"
+            "unmuted in room r-1\n"
+            "exited room r-1\n"
+            "deleted room r-1\n");
+  EXPECT_THAT(daemon_.calls, ElementsAre("EnterRoom", "SetRoomMuted", "SetRoomMuted", "ExitRoom",
+                                         "DeleteRoom"));
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CallsctlRunTest, RoomShowHumanAndJson) {
+  v1::GetRoomResponse response;
+  *response.mutable_room() = EnteredRoom("r-1");
+  response.mutable_room()->mutable_participants(0)->set_muted(true);
+  daemon_.get_room = response;
+  EXPECT_EQ(Run({"room", "show", "r-1"}), kExitOk);
+  EXPECT_EQ(daemon_.get_room_request.room_id(), "r-1");
+  EXPECT_THAT(out_.str(), HasSubstr("participants: 2 of 6\n"
+                                    "USER   AUDIO  ENTERED\n"
+                                    "alice  muted  -\n"
+                                    "me     on     -\n"));
+  out_.str("");
+  EXPECT_EQ(Run({"--json", "room", "show", "r-1"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr(R"("muted": true)"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("user_id": "alice")"));
+}
+
+TEST_F(CallsctlRunTest, RoomListAndStatusShowTheRooms) {
+  v1::ListRoomsResponse list;
+  *list.add_rooms() = EnteredRoom("r-1");
+  daemon_.list_rooms = list;
+  EXPECT_EQ(Run({"room", "list"}), kExitOk);
+  EXPECT_EQ(out_.str(),
+            "ROOM ID  TYPE   STATE    PARTICIPANTS  OWNER  AUDIO\n"
+            "r-1      small  ENTERED  2/6           alice  on\n");
+
+  out_.str("");
+  v1::State state;
+  state.set_session_state(v1::SESSION_STATE_AUTHENTICATED);
+  *state.add_rooms() = EnteredRoom("r-1");
+  daemon_.state = state;
+  EXPECT_EQ(Run({"status"}), kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("rooms:\n  ROOM ID  TYPE   STATE"));
+}
+
+TEST_F(CallsctlRunTest, RoomFullShowsTheCodeAndSaysSo) {
+  v1::ErrorInfo info;
+  info.set_calls_code(1400120);
+  info.set_message("participant limit reached");
+  daemon_.enter_room = client::WithErrorInfo(
+      absl::FailedPreconditionError("room r-1: participant limit reached"), info);
+  EXPECT_EQ(Run({"room", "enter", "r-1"}), kExitError);
+  EXPECT_EQ(out_.str(), "");
+  EXPECT_THAT(err_.str(), StartsWith("callsctl: room enter: room r-1: participant limit reached "
+                                     "(Calls code 1400120)\nhint: the room is full"));
+}
+
+TEST_F(CallsctlRunTest, WatchPrintsRoomEvents) {
+  std::vector<v1::Event> events(3);
+  for (int i = 0; i < 3; ++i) {
+    events[i].set_seq(40 + i);
+    *events[i].mutable_time() = Ts(kNow);
+  }
+  *events[0].mutable_room_entered()->mutable_room() = EnteredRoom("r-1");
+  v1::RoomParticipantEvent* entered = events[1].mutable_participant_entered();
+  *entered->mutable_room() = EnteredRoom("r-1");
+  entered->mutable_participant()->mutable_user()->set_user_id("bob");
+  *events[2].mutable_room_deleted()->mutable_room() = EnteredRoom("r-1");
+  daemon_.events = events;
+  daemon_.watch_end = absl::OkStatus();
+  EXPECT_EQ(Run({"watch"}), kExitOk);
+  std::vector<std::string> lines = absl::StrSplit(out_.str(), '\n', absl::SkipEmpty());
+  EXPECT_THAT(lines,
+              ElementsAre("2025-01-02 15:00:00.000  #40  room_entered  room=r-1 type=small "
+                          "participants=2/6 muted=no",
+                          "2025-01-02 15:00:00.000  #41  participant_entered  room=r-1 user=bob "
+                          "muted=no",
+                          "2025-01-02 15:00:00.000  #42  room_deleted  room=r-1"));
+}
+
 TEST(InterruptLatchTest, TriggerReportsWhetherArmed) {
   InterruptLatch latch;
   EXPECT_FALSE(latch.Trigger());

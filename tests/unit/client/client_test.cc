@@ -464,6 +464,100 @@ TEST_F(ClientTest, CallRpcErrorsKeepTheDaemonsErrorInfo) {
   EXPECT_THAT(accepted.status().message(), HasSubstr("no answer from callsd on " + socket_));
 }
 
+TEST_F(ClientTest, EveryRoomRpcSendsTheRequestAndReturnsTheResponse) {
+  StartServer();
+  std::unique_ptr<Client> client = MustConnect();
+  ASSERT_NE(client, nullptr);
+
+  v1::CreateRoomRequest create;
+  create.set_type(v1::ROOM_TYPE_LARGE);
+  absl::StatusOr<v1::CreateRoomResponse> created = client->CreateRoom(create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->room().room_id(), "room-large");
+  EXPECT_EQ(created->room().max_participants(), 20);
+  EXPECT_EQ(service_.LastRequest<v1::CreateRoomRequest>("CreateRoom").type(),
+            v1::ROOM_TYPE_LARGE);
+
+  v1::EnterRoomRequest enter;
+  enter.set_room_id("r-enter");
+  enter.set_muted(true);
+  absl::StatusOr<v1::EnterRoomResponse> entered = client->EnterRoom(enter);
+  ASSERT_TRUE(entered.ok()) << entered.status();
+  EXPECT_EQ(entered->room().room_id(), "r-enter");
+  EXPECT_EQ(entered->room().state(), v1::ROOM_STATE_ENTERED);
+  EXPECT_TRUE(entered->room().muted());
+
+  v1::ExitRoomRequest exit;
+  exit.set_room_id("r-exit");
+  absl::StatusOr<v1::ExitRoomResponse> exited = client->ExitRoom(exit);
+  ASSERT_TRUE(exited.ok()) << exited.status();
+  EXPECT_EQ(exited->room().room_id(), "r-exit");
+  EXPECT_EQ(exited->room().state(), v1::ROOM_STATE_EXITED);
+
+  v1::SetRoomMutedRequest mute;
+  mute.set_room_id("r-mute");
+  mute.set_muted(true);
+  absl::StatusOr<v1::SetRoomMutedResponse> muted = client->SetRoomMuted(mute);
+  ASSERT_TRUE(muted.ok()) << muted.status();
+  EXPECT_EQ(muted->room().room_id(), "r-mute");
+  EXPECT_TRUE(muted->room().muted());
+  mute.set_muted(false);
+  muted = client->SetRoomMuted(mute);
+  ASSERT_TRUE(muted.ok()) << muted.status();
+  EXPECT_FALSE(muted->room().muted());
+
+  v1::DeleteRoomRequest del;
+  del.set_room_id("r-delete");
+  ASSERT_TRUE(client->DeleteRoom(del).ok());
+  EXPECT_EQ(service_.LastRequest<v1::DeleteRoomRequest>("DeleteRoom").room_id(), "r-delete");
+
+  v1::GetRoomRequest get;
+  get.set_room_id("r-get");
+  absl::StatusOr<v1::GetRoomResponse> got = client->GetRoom(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->room().room_id(), "r-get");
+  ASSERT_EQ(got->room().participants_size(), 2);
+  EXPECT_TRUE(got->room().participants(1).muted());
+
+  absl::StatusOr<v1::ListRoomsResponse> rooms = client->ListRooms({});
+  ASSERT_TRUE(rooms.ok()) << rooms.status();
+  ASSERT_EQ(rooms->rooms_size(), 2);
+  EXPECT_EQ(rooms->rooms(1).room_id(), "r2");
+}
+
+TEST_F(ClientTest, RoomRpcErrorsKeepTheDaemonsErrorInfo) {
+  StartServer();
+  std::unique_ptr<Client> client = MustConnect();
+  ASSERT_NE(client, nullptr);
+
+  v1::ErrorInfo info;
+  info.set_calls_code(1400120);
+  info.set_message("participant limit reached");
+  service_.SetError(
+      RichError(grpc::StatusCode::FAILED_PRECONDITION, "room r1 is full (6 of 6)", info));
+  const std::vector<absl::Status> statuses = {
+      client->CreateRoom({}).status(),   client->EnterRoom({}).status(),
+      client->ExitRoom({}).status(),     client->SetRoomMuted({}).status(),
+      client->DeleteRoom({}).status(),   client->GetRoom({}).status(),
+      client->ListRooms({}).status(),
+  };
+  for (const absl::Status& status : statuses) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_EQ(status.message(), "room r1 is full (6 of 6)");
+    std::optional<v1::ErrorInfo> got = GetErrorInfo(status);
+    ASSERT_TRUE(got.has_value()) << status;
+    EXPECT_EQ(got->calls_code(), 1400120);
+  }
+
+  service_.SetError(std::nullopt);
+  service_.SetHang(true);
+  std::unique_ptr<Client> impatient = MustConnect(absl::Milliseconds(200));
+  ASSERT_NE(impatient, nullptr);
+  absl::StatusOr<v1::EnterRoomResponse> entered = impatient->EnterRoom({});
+  EXPECT_EQ(entered.status().code(), absl::StatusCode::kDeadlineExceeded) << entered.status();
+  EXPECT_THAT(entered.status().message(), HasSubstr("no answer from callsd on " + socket_));
+}
+
 // A daemon from before the call methods: GetState only; everything else is
 // gRPC's bare UNIMPLEMENTED.
 class OlderCallsService final : public v1::Calls::Service {
@@ -494,6 +588,8 @@ TEST_F(ClientTest, OlderDaemonWithoutCallMethodsIsUnimplementedNamingTheMethod) 
     EXPECT_THAT(GetErrorInfo(dialed.status())->hint(), HasSubstr("update callsd"));
     EXPECT_THAT(client->DeliverPush({}).status().message(),
                 HasSubstr("does not implement DeliverPush"));
+    EXPECT_THAT(client->EnterRoom({}).status().message(),
+                HasSubstr("does not implement EnterRoom (an older daemon?)"));
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   server->Wait();

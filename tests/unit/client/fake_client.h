@@ -47,6 +47,14 @@ struct FakeDaemon {
       callsd::v1::GetCallHistoryResponse();
   absl::StatusOr<callsd::v1::DeliverPushResponse> deliver_push =
       callsd::v1::DeliverPushResponse();
+  absl::StatusOr<callsd::v1::CreateRoomResponse> create_room = callsd::v1::CreateRoomResponse();
+  absl::StatusOr<callsd::v1::EnterRoomResponse> enter_room = callsd::v1::EnterRoomResponse();
+  absl::StatusOr<callsd::v1::ExitRoomResponse> exit_room = callsd::v1::ExitRoomResponse();
+  absl::StatusOr<callsd::v1::SetRoomMutedResponse> set_room_muted =
+      callsd::v1::SetRoomMutedResponse();
+  absl::StatusOr<callsd::v1::DeleteRoomResponse> delete_room = callsd::v1::DeleteRoomResponse();
+  absl::StatusOr<callsd::v1::GetRoomResponse> get_room = callsd::v1::GetRoomResponse();
+  absl::StatusOr<callsd::v1::ListRoomsResponse> list_rooms = callsd::v1::ListRoomsResponse();
   // Connect fails with this when set.
   absl::Status connect_error;
 
@@ -75,6 +83,12 @@ struct FakeDaemon {
   callsd::v1::SetMutedRequest set_muted_request;
   callsd::v1::GetCallHistoryRequest history_request;
   callsd::v1::DeliverPushRequest deliver_push_request;
+  callsd::v1::CreateRoomRequest create_room_request;
+  callsd::v1::EnterRoomRequest enter_room_request;
+  callsd::v1::ExitRoomRequest exit_room_request;
+  callsd::v1::SetRoomMutedRequest set_room_muted_request;
+  callsd::v1::DeleteRoomRequest delete_room_request;
+  callsd::v1::GetRoomRequest get_room_request;
 };
 
 // A Watch stream played by a thread: events, then the end (or waiting for
@@ -222,6 +236,47 @@ class FakeClient final : public callsd::client::Client {
     daemon_->calls.push_back("DeliverPush");
     daemon_->deliver_push_request = r;
     return daemon_->deliver_push;
+  }
+  absl::StatusOr<callsd::v1::CreateRoomResponse> CreateRoom(
+      const callsd::v1::CreateRoomRequest& r) override {
+    daemon_->calls.push_back("CreateRoom");
+    daemon_->create_room_request = r;
+    return daemon_->create_room;
+  }
+  absl::StatusOr<callsd::v1::EnterRoomResponse> EnterRoom(
+      const callsd::v1::EnterRoomRequest& r) override {
+    daemon_->calls.push_back("EnterRoom");
+    daemon_->enter_room_request = r;
+    return daemon_->enter_room;
+  }
+  absl::StatusOr<callsd::v1::ExitRoomResponse> ExitRoom(
+      const callsd::v1::ExitRoomRequest& r) override {
+    daemon_->calls.push_back("ExitRoom");
+    daemon_->exit_room_request = r;
+    return daemon_->exit_room;
+  }
+  absl::StatusOr<callsd::v1::SetRoomMutedResponse> SetRoomMuted(
+      const callsd::v1::SetRoomMutedRequest& r) override {
+    daemon_->calls.push_back("SetRoomMuted");
+    daemon_->set_room_muted_request = r;
+    return daemon_->set_room_muted;
+  }
+  absl::StatusOr<callsd::v1::DeleteRoomResponse> DeleteRoom(
+      const callsd::v1::DeleteRoomRequest& r) override {
+    daemon_->calls.push_back("DeleteRoom");
+    daemon_->delete_room_request = r;
+    return daemon_->delete_room;
+  }
+  absl::StatusOr<callsd::v1::GetRoomResponse> GetRoom(
+      const callsd::v1::GetRoomRequest& r) override {
+    daemon_->calls.push_back("GetRoom");
+    daemon_->get_room_request = r;
+    return daemon_->get_room;
+  }
+  absl::StatusOr<callsd::v1::ListRoomsResponse> ListRooms(
+      const callsd::v1::ListRoomsRequest&) override {
+    daemon_->calls.push_back("ListRooms");
+    return daemon_->list_rooms;
   }
   std::unique_ptr<callsd::client::Subscription> Watch(callsd::client::EventCallback on_event,
                                                       callsd::client::EndCallback on_end) override {

@@ -257,6 +257,71 @@ class TestCallsService final : public callsd::v1::Calls::CallbackService {
     return Answer(context);
   }
 
+  // Rooms: answers derived from the request as for the calls.
+  grpc::ServerUnaryReactor* CreateRoom(grpc::CallbackServerContext* context,
+                                       const callsd::v1::CreateRoomRequest* request,
+                                       callsd::v1::CreateRoomResponse* response) override {
+    Record("CreateRoom", *request);
+    const bool large = request->type() == callsd::v1::ROOM_TYPE_LARGE;
+    callsd::v1::Room* room = response->mutable_room();
+    room->set_room_id(large ? "room-large" : "room-small");
+    room->set_type(large ? callsd::v1::ROOM_TYPE_LARGE : callsd::v1::ROOM_TYPE_SMALL);
+    room->set_max_participants(large ? 20 : 6);
+    room->set_owner_id("me");
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* EnterRoom(grpc::CallbackServerContext* context,
+                                      const callsd::v1::EnterRoomRequest* request,
+                                      callsd::v1::EnterRoomResponse* response) override {
+    Record("EnterRoom", *request);
+    response->mutable_room()->set_room_id(request->room_id());
+    response->mutable_room()->set_state(callsd::v1::ROOM_STATE_ENTERED);
+    response->mutable_room()->set_muted(request->muted());
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* ExitRoom(grpc::CallbackServerContext* context,
+                                     const callsd::v1::ExitRoomRequest* request,
+                                     callsd::v1::ExitRoomResponse* response) override {
+    Record("ExitRoom", *request);
+    response->mutable_room()->set_room_id(request->room_id());
+    response->mutable_room()->set_state(callsd::v1::ROOM_STATE_EXITED);
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* SetRoomMuted(grpc::CallbackServerContext* context,
+                                         const callsd::v1::SetRoomMutedRequest* request,
+                                         callsd::v1::SetRoomMutedResponse* response) override {
+    Record("SetRoomMuted", *request);
+    response->mutable_room()->set_room_id(request->room_id());
+    response->mutable_room()->set_muted(request->muted());
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* DeleteRoom(grpc::CallbackServerContext* context,
+                                       const callsd::v1::DeleteRoomRequest* request,
+                                       callsd::v1::DeleteRoomResponse*) override {
+    Record("DeleteRoom", *request);
+    return Answer(context);
+  }
+  // Two participants, the second muted.
+  grpc::ServerUnaryReactor* GetRoom(grpc::CallbackServerContext* context,
+                                    const callsd::v1::GetRoomRequest* request,
+                                    callsd::v1::GetRoomResponse* response) override {
+    Record("GetRoom", *request);
+    callsd::v1::Room* room = response->mutable_room();
+    room->set_room_id(request->room_id());
+    room->add_participants()->mutable_user()->set_user_id("alice");
+    room->add_participants()->mutable_user()->set_user_id("bob");
+    room->mutable_participants(1)->set_muted(true);
+    return Answer(context);
+  }
+  grpc::ServerUnaryReactor* ListRooms(grpc::CallbackServerContext* context,
+                                      const callsd::v1::ListRoomsRequest* request,
+                                      callsd::v1::ListRoomsResponse* response) override {
+    Record("ListRooms", *request);
+    response->add_rooms()->set_room_id("r1");
+    response->add_rooms()->set_room_id("r2");
+    return Answer(context);
+  }
+
   grpc::ServerWriteReactor<callsd::v1::Event>* WatchEvents(
       grpc::CallbackServerContext*, const callsd::v1::WatchEventsRequest*) override {
     absl::MutexLock lock(&mu_);
