@@ -249,6 +249,7 @@ void RoomRegistry::Enter(const std::string& room_id, bool muted, Done<RoomRecord
   room.state = RoomState::kEntering;
   room.muted = muted;
   rooms_[room_id] = std::move(room);
+  events_->StateChanged();  // State.rooms shows it ENTERING
   LOG(INFO) << "entering room " << room_id << (muted ? " muted" : "");
   wire::v1::WsMessage enter = RoomMessage("enter", room_id);
   enter.set_muted(muted);
@@ -256,7 +257,14 @@ void RoomRegistry::Enter(const std::string& room_id, bool muted, Done<RoomRecord
                                     absl::StatusOr<wire::v1::WsMessage> answer) mutable {
     RoomRecord* room = Find(room_id);
     if (!answer.ok()) {
-      if (room != nullptr && room->state == RoomState::kEntering) rooms_.erase(room_id);
+      if (room != nullptr && room->state == RoomState::kEntering) {
+        rooms_.erase(room_id);
+        events_->StateChanged();
+      }
+      // The server has this session in the room (an earlier enter that
+      // timed out here went through): exit it there too, so that the two
+      // sides agree and entering again works.
+      if (GetCallsCode(answer.status()) == kCodeAlreadyInRoom) SendExit(room_id);
       LOG(INFO) << "could not enter room " << room_id << ": " << answer.status().message();
       return std::move(done)(answer.status());
     }
@@ -413,6 +421,11 @@ std::vector<std::string> RoomRegistry::ReconnectingIds() const {
 }
 
 void RoomRegistry::OnResumed(const std::set<std::string>& held) {
+  // Exited here while reconnecting (the server could not be told then):
+  // the resume took the participant back, so exit it now.
+  for (const std::string& id : held) {
+    if (Find(id) == nullptr) SendExit(id);
+  }
   for (const std::string& id : ReconnectingIds()) {
     if (held.count(id) == 0) {
       Reenter(id);
@@ -446,6 +459,11 @@ void RoomRegistry::Reenter(const std::string& room_id) {
     // The connection dropped again: the next resume takes the room along,
     // within the reconnect window.
     if (!owner_->channel_usable()) return;
+    if (GetCallsCode(answer.status()) == kCodeRoomDeleted) {
+      // Deleted by its owner while this daemon was away.
+      Leave(room_id, RoomChanged::Kind::kDeleted, answer.status());
+      return;
+    }
     Leave(room_id, RoomChanged::Kind::kLocalParticipantDisconnected,
           WithHint(answer.status(), "the room could not be entered again after the reconnection"));
   });

@@ -144,7 +144,10 @@ class RoomRegistry {
                      const wire::v1::WsMessage& message);
   // Sends exit without waiting for the answer (best effort).
   void SendExit(const std::string& room_id);
-  // Sends exit for every room the server has this participant in.
+  // Sends exit for every room the server has this participant in. Best
+  // effort: while the WebSocket is down (reconnecting) nothing can be
+  // sent, and the server removes the participants after its reconnect
+  // window instead.
   void SendExits();
   // Leaves the room here: kExited, the event, forgotten. Returns the room
   // as it was left.

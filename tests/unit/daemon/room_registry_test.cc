@@ -566,13 +566,86 @@ TEST_F(RoomRegistryTest, ARoomThatCannotBeEnteredAgainIsLeft) {
   scheduler_.AdvanceBy(absl::Seconds(1));
   Connect();
   Reply("resume", Msg("resumed", ""));
-  ReplyError("enter", kCodeRoomDeleted);
+  ReplyError("enter", kCodeParticipantLimitReached);  // filled up meanwhile
   EXPECT_THAT(RoomKinds(), ElementsAre(RoomChanged::Kind::kEntered,
                                        RoomChanged::Kind::kReconnecting,
                                        RoomChanged::Kind::kLocalParticipantDisconnected));
-  EXPECT_EQ(GetCallsCode(events_.Of<RoomChanged>()[2].reason), kCodeRoomDeleted);
+  EXPECT_EQ(GetCallsCode(events_.Of<RoomChanged>()[2].reason), kCodeParticipantLimitReached);
   EXPECT_TRUE(rooms()->List().empty());
   EXPECT_FALSE(channel_.active());
+}
+
+// Deleted by its owner while this daemon was reconnecting (the server tells
+// only connected participants): reported as a deletion, not a disconnect.
+TEST_F(RoomRegistryTest, ARoomDeletedWhileReconnectingIsReportedDeleted) {
+  LoginBob();
+  EnterRoom("r1");
+  channel_.ServerDrops();
+  scheduler_.AdvanceBy(absl::Seconds(1));
+  Connect();
+  Reply("resume", Msg("resumed", ""));
+  ReplyError("enter", kCodeRoomDeleted);
+  EXPECT_THAT(RoomKinds(), ElementsAre(RoomChanged::Kind::kEntered,
+                                       RoomChanged::Kind::kReconnecting,
+                                       RoomChanged::Kind::kDeleted));
+  EXPECT_TRUE(rooms()->List().empty());
+  EXPECT_FALSE(channel_.active());
+}
+
+// Exited here while reconnecting, with a call keeping the WebSocket: the
+// resume gives the participant back on the server, so it is exited there.
+TEST_F(RoomRegistryTest, ARoomExitedWhileReconnectingIsExitedOnTheServerAfterTheResume) {
+  LoginBob();
+  DialAlice();
+  EnterRoom("r1");
+  channel_.ServerDrops();
+  scheduler_.RunUntilIdle();
+  auto exited = Exit("r1");
+  ASSERT_TRUE(exited.ok()) << exited.status();
+  scheduler_.AdvanceBy(absl::Seconds(1));
+  Connect();
+  const size_t before = channel_.sent.size();
+  wire::v1::WsMessage resumed = Msg("resumed", "");
+  resumed.add_room_ids("r1");
+  Reply("resume", resumed);
+  ASSERT_GT(channel_.sent.size(), before);
+  const wire::v1::WsMessage* exit = channel_.Last("exit");
+  ASSERT_NE(exit, nullptr);
+  EXPECT_EQ(exit->room_id(), "r1");
+  EXPECT_TRUE(rooms()->List().empty());
+}
+
+// An enter that timed out here but went through on the server: the retry
+// is refused as already in the room, and the daemon exits it there so that
+// the two sides agree (and the next enter works).
+TEST_F(RoomRegistryTest, AlreadyInTheRoomOnTheServerIsExitedThere) {
+  LoginBob();
+  DialAlice();  // keeps the WebSocket open
+  const size_t before = channel_.sent.size();
+  Answer<RoomRecord> entered;
+  rooms()->Enter("r1", false, entered.Callback());
+  scheduler_.RunUntilIdle();
+  ReplyError("enter", kCodeAlreadyInRoom);
+  ASSERT_TRUE(entered.ready());
+  EXPECT_EQ(GetCallsCode(entered.get().status()), kCodeAlreadyInRoom);
+  const wire::v1::WsMessage* exit = channel_.Last("exit");
+  ASSERT_NE(exit, nullptr);
+  EXPECT_EQ(exit->room_id(), "r1");
+  EXPECT_GT(channel_.sent.size(), before + 1);
+}
+
+// State.rooms follows an enter from its start to its refusal.
+TEST_F(RoomRegistryTest, ARefusedEnterLeavesNoRoomInTheState) {
+  LoginBob();
+  const int before = events_.state_changes;
+  Answer<RoomRecord> entered;
+  rooms()->Enter("r1", false, entered.Callback());
+  scheduler_.RunUntilIdle();
+  EXPECT_GT(events_.state_changes, before) << "the ENTERING room is shown";
+  const int entering = events_.state_changes;
+  ReplyError("enter", kCodeParticipantLimitReached);
+  EXPECT_GT(events_.state_changes, entering) << "and its end is too";
+  EXPECT_TRUE(rooms()->List().empty());
 }
 
 TEST_F(RoomRegistryTest, PastTheReconnectWindowTheRoomIsLeft) {
