@@ -2,6 +2,9 @@
 
 #include <openssl/err.h>
 
+#include <cstring>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
@@ -22,6 +25,30 @@ absl::StatusOr<SslCtxPtr> MakeClientSslCtx(const std::string& ca_file) {
   }
   ERR_clear_error();
   return ctx;
+}
+
+absl::Status CreateLwsClientContext(const LwsClientContextOptions& options, SslCtxPtr* ssl_ctx,
+                                    LwsContextPtr* context) {
+  absl::StatusOr<SslCtxPtr> made = MakeClientSslCtx(options.ca_file);
+  if (!made.ok()) return made.status();
+  *ssl_ctx = *std::move(made);
+  lws_context_creation_info info;
+  memset(&info, 0, sizeof(info));
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = options.protocols;
+  // Without it, every https/wss connection fails with "bio_create failed".
+  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.provided_client_ssl_ctx = ssl_ctx->get();
+  info.user = options.user;
+  info.timeout_secs = options.backstop_secs;
+  info.connect_timeout_secs = options.backstop_secs;
+  info.pt_serv_buf_size = options.serv_buf_bytes;
+  context->reset(lws_create_context(&info));
+  if (*context == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("libwebsockets could not create the ", options.what, " context"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace callsd

@@ -16,7 +16,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace callsd {
 
@@ -36,6 +38,24 @@ using LwsContextPtr = std::unique_ptr<lws_context, LwsContextDeleter>;
 // no usable certificate. Certificate and host name checks are made per
 // connection by lws (LCCSCF_* flags).
 absl::StatusOr<SslCtxPtr> MakeClientSslCtx(const std::string& ca_file);
+
+// What a callsd lws client context is made of.
+struct LwsClientContextOptions {
+  const lws_protocols* protocols = nullptr;
+  void* user = nullptr;  // lws_context_user()
+  std::string ca_file;
+  // lws's own timeouts: a backstop behind the client's own deadlines.
+  unsigned backstop_secs = 0;
+  size_t serv_buf_bytes = 0;
+  // Names the client in the error ("HTTP client", "WebSocket client").
+  std::string what;
+};
+
+// Makes `*ssl_ctx` (MakeClientSslCtx) and then a client-only lws context
+// over it in `*context`. The caller keeps `*ssl_ctx` alive until
+// `*context` is destroyed.
+absl::Status CreateLwsClientContext(const LwsClientContextOptions& options, SslCtxPtr* ssl_ctx,
+                                    LwsContextPtr* context);
 
 }  // namespace callsd
 

@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/http/http_util.h"
 #include "common/http/lws_log.h"
-#include "common/status_macros.h"
 #include "glog/logging.h"
 
 namespace callsd {
@@ -66,23 +65,14 @@ absl::Status LwsHttpClient::Init() {
   if (!options_.verify_certificates) {
     LOG(WARNING) << "HTTP client created with TLS certificate verification OFF";
   }
-  ASSIGN_OR_RETURN(ssl_ctx_, MakeClientSslCtx(options_.ca_file));
-  lws_context_creation_info info;
-  memset(&info, 0, sizeof(info));
-  info.port = CONTEXT_PORT_NO_LISTEN;
-  info.protocols = protocols_;
-  // Without it, every https connection fails with "bio_create failed".
-  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-  info.provided_client_ssl_ctx = ssl_ctx_.get();
-  info.user = this;
-  info.timeout_secs = kLwsBackstopSecs;
-  info.connect_timeout_secs = kLwsBackstopSecs;
-  info.pt_serv_buf_size = kServBufBytes;
-  context_.reset(lws_create_context(&info));
-  if (context_ == nullptr) {
-    return absl::InternalError("libwebsockets could not create the HTTP client context");
-  }
-  return absl::OkStatus();
+  LwsClientContextOptions context_options;
+  context_options.protocols = protocols_;
+  context_options.user = this;
+  context_options.ca_file = options_.ca_file;
+  context_options.backstop_secs = kLwsBackstopSecs;
+  context_options.serv_buf_bytes = kServBufBytes;
+  context_options.what = "HTTP client";
+  return CreateLwsClientContext(context_options, &ssl_ctx_, &context_);
 }
 
 LwsHttpClient::~LwsHttpClient() {
