@@ -13,6 +13,7 @@ namespace callsd {
 namespace {
 
 int signal_pipe[2] = {-1, -1};
+sigset_t waited_signals;
 
 void OnSignal(int sig) {
   const int saved = errno;
@@ -30,16 +31,31 @@ absl::Status InstallSignalPipe(std::initializer_list<int> signals) {
   struct sigaction action {};
   action.sa_handler = &OnSignal;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  for (int sig : signals) sigaction(sig, &action, nullptr);
+  // No SA_RESTART: the read in WaitForSignal() returns EINTR, which under
+  // TSan is what runs the handler (it is deferred until the thread leaves
+  // the intercepted read). Only that thread takes the signals (see below).
+  action.sa_flags = 0;
+  sigemptyset(&waited_signals);
+  for (int sig : signals) {
+    sigaction(sig, &action, nullptr);
+    sigaddset(&waited_signals, sig);
+  }
   signal(SIGPIPE, SIG_IGN);
+  // Blocked here, so in every thread started from now on; WaitForSignal()
+  // unblocks them while it waits, so the kernel delivers them to it. Under
+  // TSan this is what makes them arrive at all: TSan runs a handler only
+  // once the thread is back in an intercepted call, which a gRPC or absl
+  // thread parked in a raw futex wait never is.
+  pthread_sigmask(SIG_BLOCK, &waited_signals, nullptr);
   return absl::OkStatus();
 }
 
 int WaitForSignal() {
+  pthread_sigmask(SIG_UNBLOCK, &waited_signals, nullptr);
   char byte = 0;
   while (read(signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
   }
+  pthread_sigmask(SIG_BLOCK, &waited_signals, nullptr);
   return byte;
 }
 

@@ -12,7 +12,9 @@
 namespace callsd {
 
 // Installs handlers for `signals` and ignores SIGPIPE. Call once, early in
-// main().
+// main(), before starting threads: it blocks `signals` in the calling thread
+// (so in the threads it starts), and WaitForSignal() unblocks them in the
+// thread that waits.
 absl::Status InstallSignalPipe(std::initializer_list<int> signals);
 
 // Blocks until one of the installed signals arrives (returns its number) or
