@@ -21,6 +21,27 @@
 #include "server/push/push_sender.h"
 
 namespace callsd::server {
+namespace {
+
+// The certificate and key go together and must be readable: said here,
+// naming the file, rather than by lws's "vhost creation failed".
+absl::Status CheckTlsFiles(const std::string& cert, const std::string& key) {
+  if (cert.empty() && key.empty()) return absl::OkStatus();
+  if (cert.empty() || key.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both a certificate and a key (--tls_cert and --tls_key, or tls_cert_file "
+        "and tls_key_file)");
+  }
+  for (const std::string& file : {cert, key}) {
+    if (access(file.c_str(), R_OK) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read TLS file ", file, ": ", std::strerror(errno)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOptions& options,
                                                                 const Clock& clock) {
@@ -57,6 +78,10 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
   if (db_path.empty()) {
     return absl::InvalidArgumentError("no database: give --db FILE or `database` in the config");
   }
+
+  if (options.tls_cert) config.tls_cert_file = *options.tls_cert;
+  if (options.tls_key) config.tls_key_file = *options.tls_key;
+  RETURN_IF_ERROR(CheckTlsFiles(config.tls_cert_file, config.tls_key_file));
 
   if (config.apps.ids().empty() && options.demo_dir.empty()) {
     return absl::InvalidArgumentError("no apps: add [[apps]] to the config or use --demo_dir");
@@ -111,10 +136,14 @@ absl::StatusOr<std::unique_ptr<CallsServer>> CallsServer::Start(const ServerOpti
   http_options.max_body_bytes = api_options.max_body_bytes;
   http_options.extra_protocols = {server->scheduler_->protocol(), server->ws_->protocol()};
   http_options.vhost_options = server->ws_->vhost_options();
+  http_options.tls_cert_file = config.tls_cert_file;
+  http_options.tls_key_file = config.tls_key_file;
   ASSIGN_OR_RETURN(server->http_, LwsHttpServer::Create(http_options, server->api_.get()));
   server->scheduler_->Attach(server->http_->context());
+  const bool tls = !config.tls_cert_file.empty();
   LOG(INFO) << "calls-server listening on " << config.listen << ":" << server->port()
-            << " (REST and WebSocket /v1/ws)";
+            << (tls ? " (HTTPS REST and WSS /v1/ws, certificate " + config.tls_cert_file + ")"
+                    : " (REST and WebSocket /v1/ws)");
 
   if (!options.port_file.empty()) {
     RETURN_IF_ERROR(

@@ -42,6 +42,8 @@ struct ServerOptions {
   std::string demo_dir;                   // --demo_dir; "" for none
   std::optional<int> ringing_timeout_s;   // --ringing_timeout_s
   std::optional<int> reconnect_window_s;  // --reconnect_window_s
+  std::optional<std::string> tls_cert;    // --tls_cert
+  std::optional<std::string> tls_key;     // --tls_key
 };
 
 class CallsServer {

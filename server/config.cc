@@ -79,6 +79,19 @@ absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
     config.database = ResolvePath(base_dir, database);
   }
 
+  for (auto [key, out] : {std::pair{"tls_cert_file", &config.tls_cert_file},
+                          std::pair{"tls_key_file", &config.tls_key_file}}) {
+    if (!reader.Has(key)) continue;
+    std::string file;
+    reader.String(key, &file);
+    if (file.empty()) reader.Fail(key, "must not be empty");
+    *out = ResolvePath(base_dir, file);
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    reader.Fail(config.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+                "tls_cert_file and tls_key_file go together");
+  }
+
   // Range checked here for a message in days and years rather than seconds.
   int64_t lifetime = absl::ToInt64Seconds(config.session_token_lifetime);
   reader.Int("session_token_lifetime_seconds", std::numeric_limits<int64_t>::min(),

@@ -17,6 +17,10 @@ struct ServerConfig {
   int port = 8080;
   // Empty when the file names none.
   std::string database;
+  // HTTPS and WSS when both are set: PEM certificate (chain) and private
+  // key files. Both or neither; empty: plain HTTP and WS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   absl::Duration session_token_lifetime = absl::Hours(24 * 7);
   int push_tokens_per_type = 20;
   // A call that nobody answers ends (no_answer) after this long.

@@ -22,6 +22,11 @@ ABSL_FLAG(std::optional<int>, ringing_timeout_s, std::nullopt,
 ABSL_FLAG(std::optional<int>, reconnect_window_s, std::nullopt,
           "Seconds a call waits for a dropped WebSocket to resume it (default: the config's, "
           "else 15)");
+ABSL_FLAG(std::optional<std::string>, tls_cert, std::nullopt,
+          "PEM certificate (chain) file: serve HTTPS and WSS (with --tls_key; default: the "
+          "config's tls_cert_file, else plain HTTP)");
+ABSL_FLAG(std::optional<std::string>, tls_key, std::nullopt,
+          "PEM private key file of --tls_cert (default: the config's tls_key_file)");
 ABSL_FLAG(std::string, demo_dir, "",
           "Set up app demo-app and users alice and bob, with their secrets in this folder");
 
@@ -29,6 +34,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "calls-server --config FILE | --demo_dir DIR [--port N] [--port_file FILE] [--db FILE]\n"
       "             [--ringing_timeout_s N] [--reconnect_window_s N]\n"
+      "             [--tls_cert FILE --tls_key FILE]\n"
       "Request logging: GLOG_v=1.");
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
@@ -43,5 +49,7 @@ int main(int argc, char** argv) {
   options.demo_dir = absl::GetFlag(FLAGS_demo_dir);
   options.ringing_timeout_s = absl::GetFlag(FLAGS_ringing_timeout_s);
   options.reconnect_window_s = absl::GetFlag(FLAGS_reconnect_window_s);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
   return callsd::server::RunCallsServer(options);
 }

@@ -219,8 +219,10 @@ absl::StatusOr<std::unique_ptr<LwsHttpServer>> LwsHttpServer::Create(Options opt
   mount.origin = kProtocolName;
   mount.origin_protocol = LWSMPRO_CALLBACK;
 
+  const bool tls = !opts.tls_cert_file.empty();
   lws_context_creation_info info{};
   info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  if (tls) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.user = server.get();
   // Room for long percent-encoded paths (a push token is up to 1000 bytes,
   // 3000 encoded).
@@ -240,9 +242,21 @@ absl::StatusOr<std::unique_ptr<LwsHttpServer>> LwsHttpServer::Create(Options opt
   vinfo.pvo = opts.vhost_options;
   vinfo.mounts = &server->mount_;
   vinfo.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+  if (tls) {
+    vinfo.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    vinfo.ssl_cert_filepath = opts.tls_cert_file.c_str();
+    vinfo.ssl_private_key_filepath = opts.tls_key_file.c_str();
+  }
   vinfo.keepalive_timeout = 60;
   vinfo.timeout_secs = 30;
   server->vhost_ = lws_create_vhost(context, &vinfo);
+  if (server->vhost_ == nullptr && tls) {
+    // lws logs the OpenSSL reason (bad PEM, key not matching) as an error.
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot serve TLS with certificate ", opts.tls_cert_file, " and key ",
+                     opts.tls_key_file, " (unreadable, not PEM, or not a pair?), or cannot "
+                     "listen on ", any ? "*" : opts.listen, ":", opts.port));
+  }
   if (server->vhost_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", any ? "*" : opts.listen, ":",
                                                opts.port, " (in use, or not a local address?)"));

@@ -53,6 +53,10 @@ class LwsHttpServer {
     // strings they point to must outlive the server.
     std::vector<lws_protocols> extra_protocols;
     const lws_protocol_vhost_options* vhost_options = nullptr;
+    // HTTPS and WSS instead of plain HTTP and WS when both are set: PEM
+    // files of the certificate (chain) and its private key, read at Create().
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
 
   // Creates the context and binds the listening socket (so port() is known
