@@ -39,6 +39,18 @@ bool WaitForSocket(const std::string& path);
 // Resident set size of `pid` in KiB (from /proc), 0 if unknown.
 long RssKib(pid_t pid);
 
+// What a process holds, from /proc/PID/status and /proc/PID/fd.
+struct ProcStats {
+  long rss_kib = 0;
+  long threads = 0;
+  long fds = 0;
+};
+ProcStats ReadProcStats(pid_t pid);
+
+// Raises this process's RLIMIT_NOFILE soft limit to the hard limit (children
+// inherit it); the new soft limit.
+long RaiseFdLimit();
+
 }  // namespace callsd::bench
 
 #endif  // CALLSD_BENCH_BENCH_UTIL_H_

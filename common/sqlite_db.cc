@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/fault_point.h"
 #include "common/status_macros.h"
 
 namespace callsd {
@@ -72,10 +73,13 @@ absl::StatusOr<bool> Statement::Step() {
 }
 
 absl::Status Statement::Run() {
+  FaultPoint("sqlite.before_write");
   for (;;) {
     ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return absl::OkStatus();
+    if (!row) break;
   }
+  FaultPoint("sqlite.after_write");
+  return absl::OkStatus();
 }
 
 int64_t Statement::ColumnInt(int column) const {
@@ -187,7 +191,9 @@ absl::StatusOr<Statement> SqliteDb::Prepare(absl::string_view sql) {
 absl::Status SqliteDb::Transaction(absl::FunctionRef<absl::Status()> body) {
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Status status = body();
+  FaultPoint("sqlite.before_commit");
   if (status.ok()) status = Exec("COMMIT");
+  if (status.ok()) FaultPoint("sqlite.after_commit");
   if (!status.ok()) {
     // After a failed COMMIT SQLite may already have rolled back.
     if (!sqlite3_get_autocommit(db_.get())) (void)Exec("ROLLBACK");

@@ -3,10 +3,15 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <malloc.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -113,6 +118,23 @@ absl::StatusOr<std::string> ReadProvisionedToken(const std::string& spec) {
   return token;
 }
 
+// Every client and watcher is a connection: raise the soft limit on open
+// files (1,024 by default) towards the hard one so that a thousand watchers
+// fit. Capped, because libwebsockets sizes its tables by the limit. Under
+// the systemd units setrlimit is filtered (@resources); LimitNOFILE= there
+// sets the limit instead.
+void RaiseFdLimit() {
+  constexpr rlim_t kWanted = 65536;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= kWanted) return;
+  const rlim_t soft = std::min(limit.rlim_max, kWanted);
+  if (soft <= limit.rlim_cur) return;
+  limit.rlim_cur = soft;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    LOG(WARNING) << "cannot raise the open-file limit to " << soft << ": " << strerror(errno);
+  }
+}
+
 }  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
@@ -122,6 +144,7 @@ Daemon::~Daemon() { Shutdown(); }
 absl::Status Daemon::Start() {
   c_ = std::make_unique<Components>();
   Components& c = *c_;
+  RaiseFdLimit();
 
   ASSIGN_OR_RETURN(c.store, SqliteStateStore::Open(config_.state_dir));
   c.engine = std::make_unique<EventLoop>("callsd-engine");
@@ -130,6 +153,11 @@ absl::Status Daemon::Start() {
   LwsHttpClientOptions http_options;
   http_options.ca_file = config_.ca_file;
   http_options.allow_insecure_http = config_.allow_insecure_http;
+  http_options.verify_certificates = config_.tls_verify;
+  if (!config_.tls_verify) {
+    LOG(WARNING) << "server.tls_verify = false: the calls server's TLS certificate is NOT "
+                    "verified; anyone on the path can impersonate it (development only)";
+  }
   http_options.thread_name = "callsd-http";
   ASSIGN_OR_RETURN(c.http, LwsHttpClient::Create(http_options));
   RestBackend::Options backend_options;
@@ -140,6 +168,7 @@ absl::Status Daemon::Start() {
   channel_options.base_url = config_.server_url;
   channel_options.ca_file = config_.ca_file;
   channel_options.allow_insecure_http = config_.allow_insecure_http;
+  channel_options.verify_certificates = config_.tls_verify;
   channel_options.connect_timeout = config_.request_timeout;
   ASSIGN_OR_RETURN(c.channel, LwsCallChannel::Create(c.engine.get(), channel_options));
 
@@ -161,6 +190,14 @@ absl::Status Daemon::Start() {
     if (c_->push_endpoint != nullptr) state->set_push_endpoint_url(c_->push_endpoint->url());
     state->set_daemon_version(CALLSD_VERSION);
   }, c.fanout.get());
+  // glibc keeps what the watchers' streams and connections freed in its
+  // per-thread arenas; a daemon that served a thousand watchers would stay
+  // that big. Give it back once the last watcher is gone (a second later,
+  // when their connections are closed too).
+  c.bus->SetIdleHook([fanout = c.fanout.get(), timer = TimerId{0}]() mutable {
+    fanout->Cancel(timer);
+    timer = fanout->RunAfter(absl::Seconds(1), [] { malloc_trim(0); });
+  });
   // systemd sees the session in `systemctl status` (STATUS=).
   c.bus->SetObserver([this](const callsd::v1::State& state) {
     std::string line = StatusLineFor(state);
@@ -212,7 +249,7 @@ absl::Status Daemon::Start() {
     EventLoop* engine = c.engine.get();
     CallRegistry* calls = c.calls.get();
     ASSIGN_OR_RETURN(
-        c.push_endpoint,
+        std::unique_ptr<PushEndpoint> push_endpoint,
         PushEndpoint::Start(
             config_.push_endpoint,
             [engine, calls](const std::string& payload)
@@ -230,7 +267,11 @@ absl::Status Daemon::Start() {
               if (result->call) answer.set_call_id(result->call->call_id);
               return answer;
             }));
-    c.engine->RunSync([&] { c.bus->StateChanged(); });
+    // Handed over on the engine, where the state builder reads it.
+    c.engine->RunSync([&] {
+      c.push_endpoint = std::move(push_endpoint);
+      c.bus->StateChanged();
+    });
   }
 
   // The socket: from systemd when activated, else our own.
@@ -248,6 +289,8 @@ absl::Status Daemon::Start() {
   policy.control_needs_admin = config_.control_tier == "operators";
   policy.operator_uids = config_.operator_uids;
   policy.operator_gids = config_.operator_gids;
+  policy.push_distributor_uids = config_.push_distributor_uids;
+  policy.push_distributor_gids = config_.push_distributor_gids;
 
   rpc::CallsService::Deps deps;
   deps.engine = c.engine.get();
@@ -331,7 +374,13 @@ void Daemon::Shutdown() {
   c.stopped = true;
   LOG(INFO) << "shutting down";
   if (c.acceptor) c.acceptor->Stop();
-  c.push_endpoint.reset();
+  // The state builder reads push_endpoint on the engine (a session event
+  // may rebuild the state right now): take it away there, stop it here
+  // (its handler waits for the engine).
+  std::unique_ptr<PushEndpoint> push_endpoint;
+  auto take_push_endpoint = [&] { push_endpoint = std::move(c.push_endpoint); };
+  if (c.engine == nullptr || !c.engine->RunSync(take_push_endpoint)) take_push_endpoint();
+  push_endpoint.reset();
   if (c.engine) {
     c.engine->RunSync([&] {
       c.engine->Cancel(c.watchdog_timer);
@@ -347,7 +396,9 @@ void Daemon::Shutdown() {
   // In-flight requests complete with UNAVAILABLE (posted to the engine,
   // where the shut-down session ignores them).
   c.backend.reset();
-  c.channel.reset();
+  // Its destructor closes the channel's engine side: on the engine, which
+  // still runs tasks the channel posted.
+  if (c.engine == nullptr || !c.engine->RunSync([&] { c.channel.reset(); })) c.channel.reset();
   c.http.reset();
   if (c.engine) c.engine->Stop();
   if (c.fanout) c.fanout->Stop();  // after the engine: nothing posts to it any more

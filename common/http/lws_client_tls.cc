@@ -27,6 +27,14 @@ absl::StatusOr<SslCtxPtr> MakeClientSslCtx(const std::string& ca_file) {
   return ctx;
 }
 
+int TlsConnectionFlags(bool verify, absl::string_view where) {
+  if (verify) return LCCSCF_USE_SSL;
+  LOG(WARNING) << "TLS certificate verification is OFF for the connection to " << where
+               << ": its certificate is not checked (anyone on the path can impersonate it)";
+  return LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+         LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+}
+
 absl::Status CreateLwsClientContext(const LwsClientContextOptions& options, SslCtxPtr* ssl_ctx,
                                     LwsContextPtr* context) {
   absl::StatusOr<SslCtxPtr> made = MakeClientSslCtx(options.ca_file);

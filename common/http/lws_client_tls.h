@@ -39,6 +39,13 @@ using LwsContextPtr = std::unique_ptr<lws_context, LwsContextDeleter>;
 // connection by lws (LCCSCF_* flags).
 absl::StatusOr<SslCtxPtr> MakeClientSslCtx(const std::string& ca_file);
 
+// The lws client connection flags (LCCSCF_*) of one TLS connection:
+// LCCSCF_USE_SSL, and when `verify` is false every flag that skips a
+// certificate check (self-signed, unknown CA, expired, wrong host name).
+// Logs a WARNING naming `where` each time verification is off, so that an
+// unverified connection never goes unnoticed.
+int TlsConnectionFlags(bool verify, absl::string_view where);
+
 // What a callsd lws client context is made of.
 struct LwsClientContextOptions {
   const lws_protocols* protocols = nullptr;

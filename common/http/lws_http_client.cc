@@ -192,11 +192,7 @@ void LwsHttpClient::Connect(uint64_t id) {
   info.opaque_user_data = IdTag(id);
   info.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
   if (p.url.tls) {
-    info.ssl_connection |= LCCSCF_USE_SSL;
-    if (!options_.verify_certificates) {
-      info.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-                             LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-    }
+    info.ssl_connection |= TlsConnectionFlags(options_.verify_certificates, p.host_header);
   }
   p.connecting = true;
   ++connections_;

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/calls_error.h"
+#include "common/fault_point.h"
 #include "common/http/http_util.h"
 #include "common/http/lws_log.h"
 #include "common/wire_json.h"
@@ -157,6 +158,9 @@ LwsCallChannel::LwsCallChannel(Scheduler* engine, Options options, Url url)
 }
 
 absl::Status LwsCallChannel::Init() {
+  if (!options_.verify_certificates) {
+    LOG(WARNING) << "WebSocket client created with TLS certificate verification OFF";
+  }
   LwsClientContextOptions context_options;
   context_options.protocols = protocols_;
   context_options.user = this;
@@ -213,6 +217,7 @@ void LwsCallChannel::Send(const wire::v1::WsMessage& message) {
   command.generation = side.generation;
   command.frame.assign(LWS_PRE, '\0');
   command.frame += ToJson(message);
+  FaultPoint("ws.send");
   Enqueue(std::move(command));
 }
 
@@ -242,6 +247,7 @@ void LwsCallChannel::PostOpen(uint64_t generation) {
   engine_->Post([side = side_, generation] {
     if (side->generation != generation || side->state != EngineSide::State::kOpening) return;
     side->state = EngineSide::State::kOpen;
+    FaultPoint("ws.open");
     side->listener->OnChannelOpen();
   });
 }
@@ -249,6 +255,7 @@ void LwsCallChannel::PostOpen(uint64_t generation) {
 void LwsCallChannel::PostMessage(uint64_t generation, wire::v1::WsMessage message) {
   engine_->Post([side = side_, generation, message = std::move(message)] {
     if (side->generation != generation || side->state != EngineSide::State::kOpen) return;
+    FaultPoint("ws.receive");
     side->listener->OnChannelMessage(message);
   });
 }
@@ -359,7 +366,9 @@ void LwsCallChannel::Connect(Conn& c) {
   // The lws client cannot do WebSocket over h2.
   info.alpn = "http/1.1";
   info.opaque_user_data = Tag(generation);
-  if (url_.tls) info.ssl_connection = LCCSCF_USE_SSL;
+  if (url_.tls) {
+    info.ssl_connection = TlsConnectionFlags(options_.verify_certificates, host_header_);
+  }
   connecting_generation_ = generation;
   lws* wsi = lws_client_connect_via_info(&info);
   connecting_generation_ = 0;

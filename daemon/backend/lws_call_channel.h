@@ -72,9 +72,11 @@ class LwsCallChannel final : public CallChannel {
     // "wss://calls.example.com/api/v1/ws". No query or fragment.
     std::string base_url;
     // A PEM file of CA certificates trusted in addition to the system
-    // bundle. Empty: the system bundle only. Certificates are always
-    // verified (chain and host name).
+    // bundle. Empty: the system bundle only.
     std::string ca_file;
+    // Verify the server's certificate chain and host name (wss). Off is for
+    // development only: a WARNING is logged at creation and per connection.
+    bool verify_certificates = true;
     // Plain ws to hosts other than loopback (localhost, 127/8, ::1).
     bool allow_insecure_http = false;
     // TCP + TLS + upgrade + the server's hello, in all.

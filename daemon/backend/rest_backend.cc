@@ -12,6 +12,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/calls_error.h"
+#include "common/fault_point.h"
 #include "common/net_util.h"
 #include "common/wire_json.h"
 #include "google/protobuf/struct.pb.h"
@@ -155,6 +156,7 @@ void RestBackend::Send(Call call, Parser<T> parse, Callback<T> done) {
   request.body = std::move(call.body);
   request.timeout = timeout_;
   // Captures no `this`: the answer may come after the RestBackend is gone.
+  FaultPoint("rest.send");
   http_->Send(std::move(request), [engine = engine_, what = std::move(call.what),
                                    parse = std::move(parse), done = std::move(done)](
                                       absl::StatusOr<HttpResponse> response) mutable {
@@ -162,6 +164,7 @@ void RestBackend::Send(Call call, Parser<T> parse, Callback<T> done) {
     absl::StatusOr<T> result =
         checked.ok() ? std::move(parse)(*checked) : absl::StatusOr<T>(checked.status());
     engine->Post([done = std::move(done), result = std::move(result)]() mutable {
+      FaultPoint("rest.answer");
       std::move(done)(std::move(result));
     });
   });

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/calls_error.h"
+#include "common/fault_point.h"
 #include "daemon/push/push_verifier.h"
 #include "glog/logging.h"
 
@@ -201,6 +202,7 @@ absl::Status CallRegistry::CheckAnswerable(const std::string& call_id) {
 // --- Events and storage -----------------------------------------------------------
 
 void CallRegistry::Changed(CallChanged::Kind kind, const CallRecord& call) {
+  FaultPoint("call.changed");
   events_->Publish(CallChanged{kind, call});
 }
 
@@ -276,15 +278,22 @@ void CallRegistry::EndCall(CallRecord* call, EndResult result, const std::string
     engine_->Cancel(it->second);
     waiting_timers_.erase(it);
   }
+  // Requests still out for it are answered now: the socket may close below
+  // and their answers would never come. Another app's End got what it
+  // asked for; anything else is too late.
   for (auto it = requests_.begin(); it != requests_.end();) {
-    if (it->second.call_id != id || it->second.type == "end") {
+    if (it->second.call_id != id) {
       ++it;
       continue;
     }
     Request request = std::move(it->second);
     it = requests_.erase(it);
     engine_->Cancel(request.timer);
-    std::move(request.done)(gone);
+    if (request.type == "end") {
+      std::move(request.done)(snapshot);
+    } else {
+      std::move(request.done)(gone);
+    }
   }
   Changed(CallChanged::Kind::kEnded, snapshot);
   Save(snapshot);

@@ -44,6 +44,34 @@ bool ResolveUser(const std::string& name, uid_t* out) {
   return true;
 }
 
+// The uids of `names` (names or numbers) of list `key`; each unknown one
+// fails naming key[i].
+std::vector<uid_t> ResolveUsers(TomlReader& r, const std::string& key,
+                                const std::vector<std::string>& names) {
+  std::vector<uid_t> uids;
+  for (size_t i = 0; i < names.size(); ++i) {
+    uid_t uid = 0;
+    if (!ResolveUser(names[i], &uid)) {
+      r.Fail(absl::StrCat(key, "[", i, "]"), absl::StrCat("no user named \"", names[i], "\""));
+    }
+    uids.push_back(uid);
+  }
+  return uids;
+}
+
+std::vector<gid_t> ResolveGroups(TomlReader& r, const std::string& key,
+                                 const std::vector<std::string>& names) {
+  std::vector<gid_t> gids;
+  for (size_t i = 0; i < names.size(); ++i) {
+    gid_t gid = 0;
+    if (!ResolveGroup(names[i], &gid)) {
+      r.Fail(absl::StrCat(key, "[", i, "]"), absl::StrCat("no group named \"", names[i], "\""));
+    }
+    gids.push_back(gid);
+  }
+  return gids;
+}
+
 void Read(TomlReader& r, Config& c) {
   r.String("daemon.socket", &c.socket_path);
   r.String("daemon.socket_group", &c.socket_group);
@@ -55,6 +83,8 @@ void Read(TomlReader& r, Config& c) {
   r.String("server.url", &c.server_url);
   r.String("server.ca_file", &c.ca_file);
   r.Bool("server.allow_insecure_http", &c.allow_insecure_http);
+  r.Bool("server.tls_verify", &c.tls_verify);
+  r.Bool("server.allow_unverified_tls", &c.allow_unverified_tls);
   r.MillisDuration("server.request_timeout_ms", absl::Milliseconds(100), absl::Minutes(10),
                    &c.request_timeout);
 
@@ -76,6 +106,8 @@ void Read(TomlReader& r, Config& c) {
   r.Enum("access.control", {"group", "operators"}, &c.control_tier);
   r.StringList("access.operator_users", &c.operator_users);
   r.StringList("access.operator_groups", &c.operator_groups);
+  r.StringList("access.push_distributor_users", &c.push_distributor_users);
+  r.StringList("access.push_distributor_groups", &c.push_distributor_groups);
 }
 
 void Validate(TomlReader& r, Config& c) {
@@ -101,7 +133,17 @@ void Validate(TomlReader& r, Config& c) {
              absl::StrCat("plain http to ", url->host,
                           " is refused (not loopback); use https, or set "
                           "server.allow_insecure_http = true if you really mean it"));
+    } else if (url->tls && !c.tls_verify && !IsLoopbackHost(url->host) &&
+               !c.allow_unverified_tls) {
+      r.Fail("server.tls_verify",
+             absl::StrCat("false is refused for ", url->host,
+                          " (not loopback): anyone on the path could impersonate the server; "
+                          "fix the certificate (server.ca_file), or set "
+                          "server.allow_unverified_tls = true as well if you really mean it"));
     }
+  }
+  if (c.allow_unverified_tls && c.tls_verify) {
+    r.Fail("server.allow_unverified_tls", "only goes with server.tls_verify = false");
   }
   if (!c.ca_file.empty() && access(c.ca_file.c_str(), R_OK) != 0) {
     r.Fail("server.ca_file", absl::StrCat("cannot read ", c.ca_file, ": ", std::strerror(errno)));
@@ -144,6 +186,10 @@ void Validate(TomlReader& r, Config& c) {
     }
     c.operator_gids.push_back(gid);
   }
+  c.push_distributor_uids =
+      ResolveUsers(r, "access.push_distributor_users", c.push_distributor_users);
+  c.push_distributor_gids =
+      ResolveGroups(r, "access.push_distributor_groups", c.push_distributor_groups);
 }
 
 }  // namespace

@@ -24,6 +24,11 @@ struct Config {
   std::string server_url;           // server.url
   std::string ca_file;              // server.ca_file: extra CA bundle (PEM)
   bool allow_insecure_http = false; // server.allow_insecure_http: plain http to non-loopback hosts
+  // server.tls_verify: check the server's certificate (chain and host
+  // name). false is refused for a non-loopback host unless
+  // server.allow_unverified_tls is true too; either way it is logged loudly.
+  bool tls_verify = true;
+  bool allow_unverified_tls = false;  // server.allow_unverified_tls
   absl::Duration request_timeout = absl::Seconds(10);  // server.request_timeout_ms
 
   // [session]
@@ -54,11 +59,17 @@ struct Config {
   std::string control_tier = "group";            // access.control
   std::vector<std::string> operator_users;       // access.operator_users (names or uids)
   std::vector<std::string> operator_groups;      // access.operator_groups (names or gids)
+  // Who may deliver pushes (DeliverPush), when narrower than call control:
+  // the push distributor bridge's users and groups. Both empty: call control.
+  std::vector<std::string> push_distributor_users;   // access.push_distributor_users
+  std::vector<std::string> push_distributor_groups;  // access.push_distributor_groups
 
   // Resolved at load from the names above.
   gid_t socket_gid = static_cast<gid_t>(-1);  // -1: keep the daemon's own
   std::vector<uid_t> operator_uids;
   std::vector<gid_t> operator_gids;
+  std::vector<uid_t> push_distributor_uids;
+  std::vector<gid_t> push_distributor_gids;
 };
 
 // Default paths: the system instance (root) uses /run/callsd and

@@ -120,7 +120,8 @@ class WatchStream final : public EventSubscriber {
 
 class WatchReactor final : public grpc::ServerWriteReactor<Bytes> {
  public:
-  explicit WatchReactor(size_t limit) : stream_(std::make_shared<WatchStream>(this, limit)) {}
+  WatchReactor(EventBus* bus, size_t limit)
+      : bus_(bus), stream_(std::make_shared<WatchStream>(this, limit)) {}
 
   std::shared_ptr<WatchStream> stream() const { return stream_; }
 
@@ -128,10 +129,14 @@ class WatchReactor final : public grpc::ServerWriteReactor<Bytes> {
   void OnCancel() override { stream_->OnCancel(); }
   void OnDone() override {
     stream_->OnDone();
+    // The bus would notice only at its next event; a quiet daemon would
+    // keep every ended watcher until then.
+    bus_->Unsubscribe(stream_.get());
     delete this;
   }
 
  private:
+  EventBus* const bus_;
   const std::shared_ptr<WatchStream> stream_;
 };
 
@@ -289,7 +294,7 @@ grpc::ServerWriteReactor<Bytes>* CallsService::WatchEvents(Ctx* ctx, const Bytes
   if (absl::Status valid = Decode(request, &req); !valid.ok()) {
     return new RefusedWatch(ToGrpcStatus(valid));
   }
-  auto* reactor = new WatchReactor(deps_.watcher_queue);
+  auto* reactor = new WatchReactor(deps_.bus, deps_.watcher_queue);
   deps_.engine->Post([bus = deps_.bus, stream = reactor->stream()]() mutable {
     bus->Subscribe(std::move(stream));
   });

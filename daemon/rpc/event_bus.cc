@@ -54,8 +54,13 @@ void EventBus::OnFanout(absl::AnyInvocable<void() &&> task) {
 }
 
 void EventBus::UpdateCount() {
-  absl::MutexLock lock(&mu_);
-  subscriber_count_ = subscribers_.size();
+  size_t before;
+  {
+    absl::MutexLock lock(&mu_);
+    before = subscriber_count_;
+    subscriber_count_ = subscribers_.size();
+  }
+  if (before > 0 && subscribers_.empty() && idle_hook_) idle_hook_();
 }
 
 void EventBus::Broadcast(EventPtr event) {
@@ -88,6 +93,18 @@ void EventBus::Subscribe(std::shared_ptr<EventSubscriber> subscriber) {
             event = MakePublishedEvent(std::move(snapshot))]() mutable {
     if (!subscriber->Deliver(std::move(event))) return;
     subscribers_.push_back(std::move(subscriber));
+    UpdateCount();
+  });
+}
+
+void EventBus::Unsubscribe(const EventSubscriber* subscriber) {
+  OnFanout([this, subscriber] {
+    auto it = std::find_if(subscribers_.begin(), subscribers_.end(),
+                           [&](const std::shared_ptr<EventSubscriber>& s) {
+                             return s.get() == subscriber;
+                           });
+    if (it == subscribers_.end()) return;
+    subscribers_.erase(it);
     UpdateCount();
   });
 }

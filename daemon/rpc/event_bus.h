@@ -71,6 +71,19 @@ class EventBus final : public EventSink {
   // sequence).
   void Subscribe(std::shared_ptr<EventSubscriber> subscriber);
 
+  // Any thread (with a fan-out sequence; inline without one): forgets
+  // `subscriber` (its stream ended) at once rather
+  // than at the next event, so that a daemon whose watchers went away
+  // holds nothing for them even when no event follows. Unknown ones are
+  // ignored (a subscription that had not been added yet is refused by its
+  // own Deliver).
+  void Unsubscribe(const EventSubscriber* subscriber);
+
+  // Called on the fan-out sequence each time the last subscriber is gone
+  // (dropped, ended or unsubscribed): the daemon returns the memory that
+  // the watchers' streams used to the system then. Set before Subscribe.
+  void SetIdleHook(std::function<void()> hook) { idle_hook_ = std::move(hook); }
+
   // Engine sequence: closes every subscriber with `status` and refuses new
   // ones the same way.
   void CloseAll(const absl::Status& status);
@@ -101,6 +114,7 @@ class EventBus final : public EventSink {
 
   // Fan-out sequence only.
   std::vector<std::shared_ptr<EventSubscriber>> subscribers_;
+  std::function<void()> idle_hook_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const callsd::v1::State> state_ ABSL_GUARDED_BY(mu_);

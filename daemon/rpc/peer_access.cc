@@ -48,6 +48,7 @@ const char* TierName(Tier tier) {
   switch (tier) {
     case Tier::kRead: return "read";
     case Tier::kControl: return "control";
+    case Tier::kPush: return "push";
     case Tier::kAdmin: return "admin";
   }
   return "?";
@@ -78,7 +79,7 @@ std::optional<Tier> MethodTier(absl::string_view method) {
       {"Decline", Tier::kControl},
       {"End", Tier::kControl},
       {"SetMuted", Tier::kControl},
-      {"DeliverPush", Tier::kControl},
+      {"DeliverPush", Tier::kPush},
       {"CreateRoom", Tier::kControl},
       {"EnterRoom", Tier::kControl},
       {"ExitRoom", Tier::kControl},
@@ -102,6 +103,17 @@ bool AccessPolicy::IsAdmin(const PeerCredentials& peer) const {
   return false;
 }
 
+bool AccessPolicy::IsPushDistributor(const PeerCredentials& peer) const {
+  if (std::find(push_distributor_uids.begin(), push_distributor_uids.end(), peer.uid) !=
+      push_distributor_uids.end()) {
+    return true;
+  }
+  for (gid_t g : push_distributor_gids) {
+    if (peer.InGroup(g)) return true;
+  }
+  return false;
+}
+
 bool AccessPolicy::Allows(const PeerCredentials& peer, Tier tier) const {
   if (IsAdmin(peer)) return true;
   switch (tier) {
@@ -109,6 +121,8 @@ bool AccessPolicy::Allows(const PeerCredentials& peer, Tier tier) const {
       return peer.InGroup(socket_gid);
     case Tier::kControl:
       return !control_needs_admin && peer.InGroup(socket_gid);
+    case Tier::kPush:
+      return PushIsNarrowed() ? IsPushDistributor(peer) : Allows(peer, Tier::kControl);
     case Tier::kAdmin:
       return false;
   }
@@ -118,11 +132,24 @@ bool AccessPolicy::Allows(const PeerCredentials& peer, Tier tier) const {
 absl::Status AccessPolicy::Check(const PeerCredentials& peer, Tier tier,
                                  absl::string_view method) const {
   if (Allows(peer, tier)) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(
-      "permission denied: ", method, " needs the ", TierName(tier), " tier; uid ", peer.uid,
-      tier == Tier::kAdmin || (tier == Tier::kControl && control_needs_admin)
-          ? " is not root, the daemon's user or a configured operator"
-          : absl::StrCat(" is not in the socket group (gid ", socket_gid, ")")));
+  // Whom the tier is for, as configured.
+  Tier effective = tier;
+  if (tier == Tier::kPush && !PushIsNarrowed()) effective = Tier::kControl;
+  if (effective == Tier::kControl && control_needs_admin) effective = Tier::kAdmin;
+  std::string why;
+  switch (effective) {
+    case Tier::kPush:
+      why = " is not a configured push distributor (access.push_distributor_users, "
+            "access.push_distributor_groups)";
+      break;
+    case Tier::kAdmin:
+      why = " is not root, the daemon's user or a configured operator";
+      break;
+    default:
+      why = absl::StrCat(" is not in the socket group (gid ", socket_gid, ")");
+  }
+  return absl::PermissionDeniedError(absl::StrCat("permission denied: ", method, " needs the ",
+                                                  TierName(tier), " tier; uid ", peer.uid, why));
 }
 
 void PeerRegistry::Record(int fd, PeerCredentials creds) {

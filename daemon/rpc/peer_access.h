@@ -34,7 +34,9 @@ struct PeerCredentials {
 // SO_PEERCRED (+ SO_PEERGROUPS) of a connected Unix socket.
 absl::StatusOr<PeerCredentials> ReadPeerCredentials(int fd);
 
-enum class Tier { kRead, kControl, kAdmin };
+// kPush (DeliverPush) is the control tier unless push distributors are
+// configured: then only they and the admin tier may deliver pushes.
+enum class Tier { kRead, kControl, kPush, kAdmin };
 const char* TierName(Tier tier);
 
 // The tier each method of callsd.v1.Calls needs (the one table the service
@@ -48,9 +50,17 @@ struct AccessPolicy {
   bool control_needs_admin = false;
   std::vector<uid_t> operator_uids;
   std::vector<gid_t> operator_gids;
+  // The push distributor's users and groups; both empty: the push tier is
+  // the control tier.
+  std::vector<uid_t> push_distributor_uids;
+  std::vector<gid_t> push_distributor_gids;
 
   // root, the daemon's uid, an operator user or a member of an operator group.
   bool IsAdmin(const PeerCredentials& peer) const;
+  bool PushIsNarrowed() const {
+    return !push_distributor_uids.empty() || !push_distributor_gids.empty();
+  }
+  bool IsPushDistributor(const PeerCredentials& peer) const;
   bool Allows(const PeerCredentials& peer, Tier tier) const;
   // OK, or PERMISSION_DENIED naming `method`, the tier and the peer's uid.
   absl::Status Check(const PeerCredentials& peer, Tier tier, absl::string_view method) const;

@@ -107,7 +107,7 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Bind(const std::stri
   if (gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), -1, gid) != 0) {
     return fail(absl::StrCat("chown to group ", gid));
   }
-  if (::listen(fd, 128) != 0) return fail("listen");
+  if (::listen(fd, SOMAXCONN) != 0) return fail("listen");
   return std::unique_ptr<UnixListener>(new UnixListener(fd, path, lock_fd, false));
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/calls_error.h"
+#include "common/fault_point.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 
@@ -478,6 +479,7 @@ SessionCredentials Session::CurrentCredentials() const {
 void Session::SetState(SessionState state, absl::Status reason) {
   const SessionState previous = state_;
   state_ = state;
+  FaultPoint("session.state");
   RefreshSnapshot();
   if (previous == state) {
     events_->StateChanged();

@@ -74,18 +74,23 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
   }
 
   const std::string path = absl::StrCat(state_dir, "/", kFileName);
+  // Older files may have been created with a laxer mode: tighten them
+  // before opening, as SQLite gives the -wal and -shm files it creates the
+  // database's mode.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      ::chmod(file.c_str(), 0600);
+      LOG(WARNING) << "state database " << file << " was accessible to others; now 0600";
+    }
+  }
   SqliteDb::Options options;
   options.synchronous = "FULL";
   auto db = SqliteDb::Open(path, options);
   if (!db.ok()) {
     ::close(lock_fd);
     return db.status();
-  }
-  // Older files may have been created with a laxer mode: tighten them.
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    ::chmod(path.c_str(), 0600);
-    LOG(WARNING) << "state database " << path << " was accessible to others; now 0600";
   }
   absl::Status migrated = (*db)->Migrate(StateMigrations());
   if (!migrated.ok()) {

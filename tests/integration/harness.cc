@@ -22,12 +22,16 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/crypto.h"
 #include "common/http/lws_http_client.h"
 #include "common/sqlite_db.h"
 #include "gtest/gtest.h"
@@ -56,6 +60,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  CheckLogsForSecrets(path_);
   if (std::getenv("CALLSD_KEEP_TEST_DIRS") != nullptr) {
     std::fprintf(stderr, "keeping %s\n", path_.c_str());
     return;
@@ -147,7 +152,7 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(ProcessOptions options) 
   if (rc != 0) {
     return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", std::strerror(rc)));
   }
-  return std::unique_ptr<Process>(new Process(pid));
+  return std::unique_ptr<Process>(new Process(pid, options.stderr_path));
 }
 
 Process::~Process() {
@@ -160,9 +165,26 @@ bool Process::Running() {
   const pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
     exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    CheckSanitizerReport();
     return false;
   }
   return r == 0;
+}
+
+// The sanitizer builds (scripts/test --asan/--tsan) stop a process at its
+// first report; a child's death can go unnoticed (e.g. while stopping), so
+// the report in its stderr fails the test.
+void Process::CheckSanitizerReport() const {
+  if (stderr_path_.empty()) return;
+  const std::string err = ReadFile(stderr_path_);
+  for (const char* marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                             "ERROR: LeakSanitizer", ": runtime error: "}) {
+    const size_t at = err.find(marker);
+    if (at == std::string::npos) continue;
+    ADD_FAILURE() << "sanitizer report from pid " << pid_ << " in " << stderr_path_ << ":\n"
+                  << err.substr(at, 8000);
+    return;
+  }
 }
 
 absl::StatusOr<int> Process::Wait(absl::Duration timeout) {
@@ -182,6 +204,260 @@ absl::StatusOr<int> Process::Stop(int signal, absl::Duration timeout) {
     (void)Wait(absl::Seconds(10));
   }
   return code;
+}
+
+// --- Secrets in logs ---------------------------------------------------------------
+
+namespace {
+
+// What the harness knows of the current test's secrets: where they are kept
+// and what was seen before being wiped, plus the output of its commands.
+struct SecretRegistry {
+  absl::Mutex mu;
+  std::string test ABSL_GUARDED_BY(mu);  // the test all of this belongs to
+  std::set<std::string> server_dirs ABSL_GUARDED_BY(mu);
+  std::set<std::string> state_dirs ABSL_GUARDED_BY(mu);
+  Secrets remembered ABSL_GUARDED_BY(mu);
+  std::string transcript ABSL_GUARDED_BY(mu);
+};
+
+// Enough for any test's commands; a load test's flood beyond it is cut.
+constexpr size_t kTranscriptLimit = 16 << 20;
+// RandomToken(): 32 bytes in unpadded URL-safe base64.
+constexpr size_t kTokenChars = 43;
+
+SecretRegistry& Registry() {
+  static SecretRegistry* const registry = new SecretRegistry;
+  return *registry;
+}
+
+std::string CurrentTest() {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return info == nullptr ? "" : absl::StrCat(info->test_suite_name(), ".", info->name());
+}
+
+// Starts afresh when a new test began (tests may share a process).
+void ForCurrentTest(SecretRegistry& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r.mu) {
+  const std::string test = CurrentTest();
+  if (r.test == test) return;
+  r.test = test;
+  r.server_dirs.clear();
+  r.state_dirs.clear();
+  r.remembered = Secrets();
+  r.transcript.clear();
+}
+
+void RegisterServerDir(const std::string& dir) {
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  ForCurrentTest(r);
+  r.server_dirs.insert(dir);
+}
+
+void RegisterStateDir(const std::string& dir) {
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  ForCurrentTest(r);
+  r.state_dirs.insert(dir);
+}
+
+void AddToTranscript(const std::string& out, const std::string& err) {
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  ForCurrentTest(r);
+  for (const std::string* text : {&out, &err}) {
+    if (r.transcript.size() + text->size() > kTranscriptLimit) return;
+    absl::StrAppend(&r.transcript, *text, "\n");
+  }
+}
+
+// Remembers the secrets in one daemon's database.
+void RememberStateDir(const std::string& state_dir) {
+  Secrets secrets = DaemonSecrets(state_dir);
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  ForCurrentTest(r);
+  r.remembered.Merge(secrets);
+}
+
+// Read-only view of a database another process may be writing (WAL).
+std::unique_ptr<SqliteDb> OpenForReading(const std::string& path) {
+  if (!std::filesystem::exists(path)) return nullptr;
+  SqliteDb::Options o;
+  o.create = false;
+  o.synchronous = "NORMAL";
+  o.check_integrity = false;
+  auto db = SqliteDb::Open(path, o);
+  return db.ok() ? *std::move(db) : nullptr;
+}
+
+// Runs `sql` and hands each row to `row`; a table that does not exist yet
+// (a database before its migrations) gives no rows.
+void ForEachRow(SqliteDb* db, const char* sql, const std::function<void(Statement&)>& row) {
+  if (db == nullptr) return;
+  auto stmt = db->Prepare(sql);
+  if (!stmt.ok()) return;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more.ok() || !*more) return;
+    row(*stmt);
+  }
+}
+
+bool IsTokenChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_'; }
+
+}  // namespace
+
+void Secrets::AddText(const std::string& kind, const std::string& value) {
+  // Shorter values would match by chance (and are no real secrets).
+  if (value.size() >= 8) plain.emplace(value, kind);
+}
+
+void Secrets::AddBinary(const std::string& kind, const std::string& bytes) {
+  if (bytes.empty()) return;
+  AddText(kind, bytes);
+  const std::string hex = absl::BytesToHexString(bytes);
+  AddText(kind + " (hex)", hex);
+  AddText(kind + " (hex)", absl::AsciiStrToUpper(hex));
+  const std::string base64 = absl::Base64Escape(bytes);
+  AddText(kind + " (base64)", base64);
+  AddText(kind + " (base64)", std::string(absl::StripSuffix(absl::StripSuffix(base64, "="), "=")));
+  AddText(kind + " (base64url)", absl::WebSafeBase64Escape(bytes));
+}
+
+void Secrets::Merge(const Secrets& other) {
+  plain.insert(other.plain.begin(), other.plain.end());
+  hashed.insert(other.hashed.begin(), other.hashed.end());
+}
+
+Secrets ServerSecrets(const std::string& server_dir) {
+  Secrets s;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(server_dir + "/demo", ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string value(absl::StripAsciiWhitespace(ReadFile(entry.path().string())));
+    if (absl::EndsWith(name, ".token")) {
+      s.AddText(absl::StrCat(absl::StripSuffix(name, ".token"), "'s access token"), value);
+    } else if (name == "api-token") {
+      s.AddText("the demo app's API token", value);
+    }
+  }
+  std::unique_ptr<SqliteDb> db = OpenForReading(server_dir + "/calls-server.db");
+  ForEachRow(db.get(), "SELECT user_id, push_key FROM users", [&](Statement& row) {
+    s.AddBinary(row.ColumnText(0) + "'s push key", row.ColumnBlob(1));
+  });
+  ForEachRow(db.get(), "SELECT token_hash FROM access_tokens",
+             [&](Statement& row) { s.hashed.emplace(row.ColumnText(0), "an access token"); });
+  ForEachRow(db.get(), "SELECT token_hash FROM session_tokens",
+             [&](Statement& row) { s.hashed.emplace(row.ColumnText(0), "a session token"); });
+  ForEachRow(db.get(), "SELECT key_hash FROM session_keys",
+             [&](Statement& row) { s.hashed.emplace(row.ColumnText(0), "a session key"); });
+  return s;
+}
+
+Secrets DaemonSecrets(const std::string& state_dir) {
+  Secrets s;
+  std::unique_ptr<SqliteDb> db = OpenForReading(state_dir + "/callsd.db");
+  ForEachRow(db.get(), "SELECT token_kind, token, session_key, push_key FROM session",
+             [&](Statement& row) {
+               s.AddText(row.ColumnInt(0) == 2 ? "the daemon's session token"
+                                               : "the daemon's access token",
+                         row.ColumnText(1));
+               s.AddText("the daemon's session key", row.ColumnText(2));
+               s.AddBinary("the daemon's push key", row.ColumnBlob(3));
+             });
+  ForEachRow(db.get(), "SELECT session_key FROM pending_ops", [&](Statement& row) {
+    s.AddText("a session key awaiting logout", row.ColumnText(0));
+  });
+  return s;
+}
+
+std::vector<std::string> LogFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(
+      dir, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string ext = it->path().extension().string();
+    std::error_code type_ec;
+    if ((ext == ".log" || ext == ".out" || ext == ".err") && it->is_regular_file(type_ec)) {
+      files.push_back(it->path().string());
+    }
+  }
+  return files;
+}
+
+std::vector<SecretLeak> FindSecrets(const std::string& where, const std::string& text,
+                                    const Secrets& secrets) {
+  std::vector<SecretLeak> leaks;
+  std::set<std::string> reported;  // one report per kind and file
+  auto report = [&](const std::string& kind, size_t offset) {
+    if (reported.insert(kind).second) leaks.push_back({where, kind, offset});
+  };
+  std::set<size_t> plain_at;  // a token found as itself is not reported again by its hash
+  for (const auto& [value, kind] : secrets.plain) {
+    const size_t at = text.find(value);
+    if (at == std::string::npos) continue;
+    report(kind, at);
+    plain_at.insert(at);
+  }
+  if (secrets.hashed.empty()) return leaks;
+  // Tokens the server only keeps hashed: every token-long window of every
+  // run of token characters.
+  for (size_t i = 0; i < text.size();) {
+    if (!IsTokenChar(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && IsTokenChar(text[end])) ++end;
+    for (size_t at = i; at + kTokenChars <= end; ++at) {
+      auto found = secrets.hashed.find(Sha256Hex(absl::string_view(text).substr(at, kTokenChars)));
+      if (found != secrets.hashed.end() && plain_at.count(at) == 0) report(found->second, at);
+    }
+    i = end;
+  }
+  return leaks;
+}
+
+void RememberSecrets() {
+  SecretRegistry& r = Registry();
+  absl::MutexLock lock(&r.mu);
+  ForCurrentTest(r);
+  for (const std::string& dir : r.server_dirs) r.remembered.Merge(ServerSecrets(dir));
+  for (const std::string& dir : r.state_dirs) r.remembered.Merge(DaemonSecrets(dir));
+}
+
+std::vector<SecretLeak> CheckLogsForSecrets(const std::string& dir) {
+  const absl::Time start = absl::Now();
+  const std::vector<std::string> files = LogFiles(dir);
+  if (files.empty()) return {};  // a command's own folder: nothing to scan
+  RememberSecrets();
+  Secrets secrets;
+  std::string transcript;
+  {
+    SecretRegistry& r = Registry();
+    absl::MutexLock lock(&r.mu);
+    secrets = r.remembered;
+    transcript.swap(r.transcript);  // scanned once
+  }
+  std::vector<SecretLeak> leaks;
+  for (const std::string& file : files) {
+    std::vector<SecretLeak> found = FindSecrets(file, ReadFile(file), secrets);
+    leaks.insert(leaks.end(), found.begin(), found.end());
+  }
+  std::vector<SecretLeak> in_output = FindSecrets("callsctl output", transcript, secrets);
+  leaks.insert(leaks.end(), in_output.begin(), in_output.end());
+  if (std::getenv("CALLSD_SECRET_SCAN_REPORT") != nullptr) {
+    std::fprintf(stderr, "secret scan of %s: %zu secrets in %zu log files and %zu bytes of "
+                 "callsctl output in %s\n", dir.c_str(), secrets.size(), files.size(),
+                 transcript.size(), absl::FormatDuration(absl::Now() - start).c_str());
+  }
+  for (const SecretLeak& leak : leaks) {
+    ADD_FAILURE() << "a secret was logged: " << leak.kind << " in " << leak.where << " at byte "
+                  << leak.offset << " (set CALLSD_KEEP_TEST_DIRS=1 to keep the folder)";
+  }
+  return leaks;
 }
 
 CommandResult RunCommand(ProcessOptions options, absl::Duration timeout) {
@@ -204,6 +480,7 @@ CommandResult RunCommand(ProcessOptions options, absl::Duration timeout) {
   }
   result.out = ReadFile(options.stdout_path);
   result.err = ReadFile(options.stderr_path);
+  AddToTranscript(result.out, result.err);
   return result;
 }
 
@@ -270,11 +547,23 @@ std::pair<int, std::string> SendSync(HttpRequest request) {
 
 }  // namespace
 
+std::pair<int, std::string> HttpCall(const std::string& method, const std::string& url,
+                                     const std::string& body) {
+  HttpRequest request;
+  request.method = method;
+  request.url = url;
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = body;
+  request.timeout = absl::Seconds(10);
+  return SendSync(std::move(request));
+}
+
 // --- ServerProcess ------------------------------------------------------------------
 
 ServerProcess::ServerProcess(const std::string& dir, std::vector<std::string> extra_args)
     : dir_(dir + "/server"), extra_args_(std::move(extra_args)) {
   std::filesystem::create_directories(dir_ + "/demo");
+  RegisterServerDir(dir_);
   EXPECT_TRUE(Start());
 }
 
@@ -288,6 +577,7 @@ bool ServerProcess::Start() {
             "--port_file=" + dir_ + "/port", "--db=" + dir_ + "/calls-server.db",
             "--demo_dir=" + dir_ + "/demo"};
   o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
+  o.env["GLOG_v"] = absl::StrCat(kLogVerbosity);  // calls-server has no flag of its own
   o.stderr_path = log_path();
   auto p = Process::Start(o);
   if (!p.ok()) {
@@ -364,7 +654,9 @@ DaemonProcess::DaemonProcess(const std::string& dir, const std::string& server_u
       socket_(dir + "/d.sock"),
       state_dir_(dir + "/state"),
       server_url_(server_url),
-      extra_args_(std::move(extra_args)) {}
+      extra_args_(std::move(extra_args)) {
+  RegisterStateDir(state_dir_);
+}
 
 DaemonProcess::~DaemonProcess() {
   if (process_ != nullptr) Stop();
@@ -373,7 +665,7 @@ DaemonProcess::~DaemonProcess() {
 bool DaemonProcess::Start() {
   ProcessOptions o;
   o.argv = {Binary("callsd"), "--socket=" + socket_, "--state_dir=" + state_dir_,
-            "--server_url=" + server_url_, "--verbosity=1"};
+            "--server_url=" + server_url_, absl::StrCat("--verbosity=", kLogVerbosity)};
   o.argv.insert(o.argv.end(), extra_args_.begin(), extra_args_.end());
   o.env = env_;
   o.stderr_path = log_path();
@@ -404,6 +696,10 @@ int DaemonProcess::Stop() {
   if (process_ == nullptr) return -1;
   auto code = process_->Stop(SIGTERM, absl::Seconds(15));
   process_.reset();
+  // A restart authenticates anew: this session's secrets are kept in mind.
+  // (Not after a SIGKILL: opening the database then would recover its WAL
+  // before the daemon does, which crash tests want the daemon to do.)
+  RememberStateDir(state_dir_);
   EXPECT_TRUE(code.ok()) << "callsd did not stop on SIGTERM:\n" << log();
   return code.ok() ? *code : -1;
 }
@@ -433,6 +729,15 @@ pid_t DaemonProcess::pid() const { return process_ ? process_->pid() : -1; }
 
 CommandResult DaemonProcess::Ctl(const std::vector<std::string>& args,
                                  const std::string& stdin_text, ProcessOptions base) const {
+  // Commands that wipe or replace the session: its secrets are kept in mind
+  // (while the daemon runs: a second reader changes nothing then).
+  for (const std::string& arg : args) {
+    if (absl::StartsWith(arg, "-")) continue;
+    if ((arg == "logout" || arg == "init" || arg == "login") && process_ != nullptr) {
+      RememberStateDir(state_dir_);
+    }
+    break;
+  }
   TempDir tmp;
   base.argv = {Binary("callsctl"), "--socket=" + socket_};
   base.argv.insert(base.argv.end(), args.begin(), args.end());

@@ -23,7 +23,9 @@ namespace callsd::itest {
 std::string Binary(const std::string& name);
 
 // A fresh folder under /tmp (short: Unix socket paths are limited), removed
-// at destruction unless CALLSD_KEEP_TEST_DIRS is set.
+// at destruction unless CALLSD_KEEP_TEST_DIRS is set. Before removing it,
+// the destructor fails the test if a log file in it holds a secret (see
+// CheckLogsForSecrets).
 class TempDir {
  public:
   TempDir();
@@ -74,8 +76,11 @@ class Process {
   void Kill() { (void)Stop(9); }
 
  private:
-  explicit Process(pid_t pid) : pid_(pid) {}
+  Process(pid_t pid, std::string stderr_path) : pid_(pid), stderr_path_(std::move(stderr_path)) {}
+  // Fails the test when the exited process printed a sanitizer report.
+  void CheckSanitizerReport() const;
   pid_t pid_;
+  std::string stderr_path_;
   std::optional<int> exit_code_;
 };
 
@@ -88,6 +93,67 @@ struct CommandResult {
 // Runs a command to completion (killed after `timeout`, which counts as a
 // failure with exit_code -1).
 CommandResult RunCommand(ProcessOptions options, absl::Duration timeout = absl::Seconds(30));
+
+// --- Secrets in logs ---------------------------------------------------------------
+//
+// Tokens, session keys and push keys must never be logged, at any verbosity
+// (the harness runs callsd and calls-server at kLogVerbosity). Every
+// ServerProcess and DaemonProcess registers the files that hold its secrets;
+// when a TempDir goes away, the secrets found in them (and those remembered
+// before a login, logout or init through Ctl, or a Stop, replaced them) are
+// looked for in every log file in the folder and in the output of every
+// callsctl run so far. CALLSD_SECRET_SCAN_REPORT=1 prints what each scan
+// covered.
+
+// Above every VLOG level used in the tree (1), so that a new VLOG(2) is
+// covered too.
+inline constexpr int kLogVerbosity = 3;
+
+// Known secrets, each with what it is ("alice's access token").
+struct Secrets {
+  // Value as it would appear in a log -> what it is.
+  std::map<std::string, std::string> plain;
+  // Lower-hex SHA-256 of a token (what calls-server keeps) -> what it is:
+  // any 43-character token-like word of a log that hashes to one of them is
+  // that token.
+  std::map<std::string, std::string> hashed;
+
+  void AddText(const std::string& kind, const std::string& value);
+  // Raw bytes (a push key): as bytes, hex and base64 (padded, unpadded, URL-safe).
+  void AddBinary(const std::string& kind, const std::string& bytes);
+  void Merge(const Secrets& other);
+  size_t size() const { return plain.size() + hashed.size(); }
+};
+
+struct SecretLeak {
+  std::string where;  // file, or "callsctl output"
+  std::string kind;
+  size_t offset = 0;
+};
+
+// The secrets in a calls-server folder (its demo tokens and database) or a
+// callsd state folder (its database); missing files give nothing.
+Secrets ServerSecrets(const std::string& server_dir);
+Secrets DaemonSecrets(const std::string& state_dir);
+// The log files under `dir`: *.log, *.out, *.err (callsd.log,
+// calls-server.log, watcher output).
+std::vector<std::string> LogFiles(const std::string& dir);
+// Every secret of `secrets` found in `text`, reported as found in `where`.
+std::vector<SecretLeak> FindSecrets(const std::string& where, const std::string& text,
+                                    const Secrets& secrets);
+// Collects the secrets of every registered server and daemon (plus those
+// remembered), scans the log files under `dir` and the callsctl output so
+// far, and adds a test failure per leak (naming file, kind and offset,
+// never the secret). Run by ~TempDir; returns the leaks.
+std::vector<SecretLeak> CheckLogsForSecrets(const std::string& dir);
+// Remembers the current secrets of the registered servers and daemons
+// (before something wipes them: logout, init, restart).
+void RememberSecrets();
+
+// One HTTP request to `url` (e.g. a daemon's push endpoint): {HTTP status,
+// body}; {0, error} when it got no answer.
+std::pair<int, std::string> HttpCall(const std::string& method, const std::string& url,
+                                     const std::string& body = "");
 
 // Established TCP connections of process `pid` to `remote_port` on
 // loopback, read from /proc (what ss shows).

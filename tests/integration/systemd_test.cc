@@ -5,7 +5,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,43 +21,54 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A datagram socket that records what sd_notify sends.
+// A datagram socket that records what sd_notify sends. It is drained all
+// the time, as systemd does: sd_notify blocks the daemon once the socket's
+// queue (net.unix.max_dgram_qlen, 10 here) is full.
 class NotifySocket {
  public:
   explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
     EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    reader_ = std::thread([this] { Drain(); });
   }
-  ~NotifySocket() { close(fd_); }
+  ~NotifySocket() {
+    shutdown(fd_, SHUT_RDWR);  // wakes the reader's recv
+    reader_.join();
+    close(fd_);
+  }
   const std::string& path() const { return path_; }
 
-  // Every message received so far.
-  const std::vector<std::string>& Messages() {
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      messages_.emplace_back(buf, n);
-    }
-    return messages_;
-  }
   bool WaitFor(const std::string& needle, absl::Duration timeout = absl::Seconds(10)) {
     return itest::WaitFor([&] { return Count(needle) > 0; }, timeout);
   }
   int Count(const std::string& needle) {
+    std::lock_guard<std::mutex> lock(mu_);
     int n = 0;
-    for (const std::string& m : Messages()) {
+    for (const std::string& m : messages_) {
       if (absl::StrContains(m, needle)) ++n;
     }
     return n;
   }
 
  private:
+  void Drain() {
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      messages_.emplace_back(buf, n);
+    }
+  }
+
   std::string path_;
   int fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
   std::vector<std::string> messages_;
 };
 

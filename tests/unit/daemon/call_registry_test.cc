@@ -253,6 +253,30 @@ TEST_F(CallRegistryTest, AcceptOpensTheSocketAndEndClosesIt) {
   EXPECT_FALSE(channel_.active());
 }
 
+TEST_F(CallRegistryTest, TwoAppsEndingTheSameCallAreBothAnsweredWhenItEnds) {
+  LoginBob();
+  RingCall("c1");
+  AcceptAndConnect("c1");
+  Answer<CallRecord> first, second;
+  calls_->End("c1", first.Callback());
+  calls_->End("c1", second.Callback());
+  scheduler_.RunUntilIdle();
+  const wire::v1::WsMessage* end = channel_.Last("end");
+  ASSERT_NE(end, nullptr);
+  // The server answers one of them; the call is over and the socket goes,
+  // so the other must not wait for an answer that cannot come.
+  wire::v1::WsMessage answer = Msg("ended", "c1", end->req_id());
+  answer.set_end_result("completed");
+  answer.set_ended_by("bob");
+  channel_.ServerSends(answer);
+  scheduler_.RunUntilIdle();
+  ASSERT_TRUE(first.ready() && first.get().ok()) << first.get().status();
+  ASSERT_TRUE(second.ready() && second.get().ok()) << "answered at once, not after a timeout";
+  EXPECT_EQ(first.get()->end_result, EndResult::kCompleted);
+  EXPECT_EQ(second.get()->end_result, EndResult::kCompleted);
+  EXPECT_EQ(channel_.closes, 1);
+}
+
 TEST_F(CallRegistryTest, TheFirstAnswerWinsAndTheOthersAreToldWhy) {
   LoginBob();
   RingCall("c1");

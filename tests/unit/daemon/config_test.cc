@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -50,6 +51,8 @@ retry_max_ms = 5000
 control = "operators"
 operator_users = ["0"]
 operator_groups = ["0"]
+push_distributor_users = ["4711", "root"]
+push_distributor_groups = ["4712"]
 )");
   auto config = LoadConfig(path, {"server.request_timeout_ms = 3000"});
   ASSERT_TRUE(config.ok()) << config.status();
@@ -64,6 +67,8 @@ operator_groups = ["0"]
   EXPECT_EQ(config->control_tier, "operators");
   EXPECT_THAT(config->operator_uids, ::testing::ElementsAre(0u));
   EXPECT_THAT(config->operator_gids, ::testing::ElementsAre(0u));
+  EXPECT_THAT(config->push_distributor_uids, ::testing::ElementsAre(4711u, 0u));
+  EXPECT_THAT(config->push_distributor_gids, ::testing::ElementsAre(4712u));
 }
 
 TEST_F(ConfigTest, DefaultsWithoutAFile) {
@@ -106,12 +111,48 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"[access]\ncontrol = \"everyone\"\n", "access.control: must be one of"},
         BadCase{"[access]\noperator_users = [\"no-such-user-xyz\"]\n",
                 "access.operator_users[0]: no user named"},
+        BadCase{"[access]\npush_distributor_users = [\"0\", \"no-such-user-xyz\"]\n",
+                "access.push_distributor_users[1]: no user named \"no-such-user-xyz\""},
+        BadCase{"[access]\npush_distributor_groups = [\"no-such-group-xyz\"]\n",
+                "access.push_distributor_groups[0]: no group named"},
         BadCase{"[daemon]\nsocket = \"relative.sock\"\n", "daemon.socket: must be an absolute"},
         BadCase{"[daemon]\nsocket_group = \"no-such-group-xyz\"\n",
                 "daemon.socket_group: no group named"},
         BadCase{"[session]\nretry_initial_ms = 5000\nretry_max_ms = 1000\n",
                 "session.retry_max_ms"},
+        BadCase{"[server]\nurl = \"https://calls.example.com\"\ntls_verify = false\n",
+                "server.tls_verify: false is refused for calls.example.com (not loopback)"},
+        BadCase{"[server]\nurl = \"https://calls.example.com\"\nallow_unverified_tls = true\n",
+                "server.allow_unverified_tls: only goes with server.tls_verify = false"},
+        BadCase{"[server]\ntls_verify = \"no\"\n", "server.tls_verify: expected true or false"},
         BadCase{"[daemon\n", ":1:"}));
+
+// Verification is on unless switched off, and off needs a second key for a
+// remote host; on loopback (a development server) the one key is enough.
+TEST_F(ConfigTest, UnverifiedTlsNeedsTheExplicitSettingForRemoteHosts) {
+  auto defaults = LoadConfig("", {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->tls_verify);
+  EXPECT_FALSE(defaults->allow_unverified_tls);
+
+  auto remote = LoadConfig(Write("[server]\nurl = \"https://calls.example.com\"\n"
+                                 "tls_verify = false\nallow_unverified_tls = true\n"),
+                           {});
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_FALSE(remote->tls_verify);
+
+  for (const char* host : {"127.0.0.1", "localhost", "[::1]"}) {
+    auto local = LoadConfig(
+        "", {absl::StrCat("server.url = \"https://", host, ":8443\"\nserver.tls_verify = false")});
+    ASSERT_TRUE(local.ok()) << host << ": " << local.status();
+    EXPECT_FALSE(local->tls_verify);
+  }
+  // An override cannot slip it in for a remote host either.
+  auto overridden = LoadConfig(Write("[server]\nurl = \"https://calls.example.com\"\n"),
+                               {"server.tls_verify = false"});
+  ASSERT_FALSE(overridden.ok());
+  EXPECT_THAT(overridden.status().message(), HasSubstr("server.tls_verify"));
+}
 
 TEST_F(ConfigTest, InsecureHttpNeedsTheExplicitSetting) {
   const std::string path =
@@ -175,7 +216,10 @@ TEST(ShippedConfigTest, DocumentsEveryKeyWithItsDefault) {
   EXPECT_EQ(loaded->retry_initial, defaults.retry_initial);
   EXPECT_EQ(loaded->retry_max, defaults.retry_max);
   EXPECT_EQ(loaded->control_tier, defaults.control_tier);
+  EXPECT_EQ(loaded->push_distributor_uids, defaults.push_distributor_uids);
   EXPECT_EQ(loaded->ca_file, defaults.ca_file);
+  EXPECT_EQ(loaded->tls_verify, defaults.tls_verify);
+  EXPECT_EQ(loaded->allow_unverified_tls, defaults.allow_unverified_tls);
 }
 
 }  // namespace

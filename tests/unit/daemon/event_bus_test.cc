@@ -89,6 +89,38 @@ TEST(EventBusTest, ARefusingSubscriberIsDroppedWithoutHoldingUpOthers) {
   EXPECT_EQ(bus.subscriber_count(), 1u);
 }
 
+// A watcher whose stream ended is forgotten at once, not at the next event
+// (a quiet daemon would otherwise hold every dead watcher), and the idle
+// hook runs each time the last one goes, whichever way it went.
+TEST(EventBusTest, UnsubscribeForgetsAtOnceAndTheLastOneGoingRunsTheIdleHook) {
+  ::callsd::testing::SimulatedClock clock;
+  EventBus bus(clock, [](callsd::v1::State*) {});
+  int idle = 0;
+  bus.SetIdleHook([&] { ++idle; });
+  auto a = std::make_shared<FakeSubscriber>();
+  auto b = std::make_shared<FakeSubscriber>(/*capacity=*/1);
+  bus.Subscribe(a);
+  bus.Subscribe(b);
+  ASSERT_EQ(bus.subscriber_count(), 2u);
+
+  bus.Unsubscribe(a.get());
+  EXPECT_EQ(bus.subscriber_count(), 1u);
+  EXPECT_EQ(idle, 0) << "b is still there";
+  bus.Unsubscribe(a.get());  // twice, or never subscribed: ignored
+  EXPECT_EQ(bus.subscriber_count(), 1u);
+
+  bus.Publish(AppChanged{"a", "b"});  // b overflows and is dropped: the last one
+  EXPECT_TRUE(b->overflowed);
+  EXPECT_EQ(bus.subscriber_count(), 0u);
+  EXPECT_EQ(idle, 1);
+  EXPECT_EQ(a->events.size(), 1u) << "nothing after its unsubscription";
+
+  auto c = std::make_shared<FakeSubscriber>();
+  bus.Subscribe(c);
+  bus.Unsubscribe(c.get());
+  EXPECT_EQ(idle, 2);
+}
+
 TEST(EventBusTest, CloseAllEndsEveryoneAndRefusesNewSubscribers) {
   ::callsd::testing::SimulatedClock clock;
   EventBus bus(clock, [](callsd::v1::State*) {});

@@ -303,6 +303,36 @@ TEST(AccessPolicyTest, Tiers) {
   EXPECT_TRUE(policy.Allows(operator_group, Tier::kControl));
 }
 
+// DeliverPush is the control tier until push distributors are configured;
+// then only they (and the admin tier) may deliver.
+TEST(AccessPolicyTest, PushTierNarrowsToTheDistributor) {
+  EXPECT_EQ(MethodTier("DeliverPush"), Tier::kPush);
+  AccessPolicy policy;
+  policy.daemon_uid = 500;
+  policy.socket_gid = 4242;
+  PeerCredentials member{1, 1000, 1000, {4242}};
+  PeerCredentials distributor{1, 1005, 1005, {4242}};
+  PeerCredentials group_distributor{1, 1006, 1006, {4242, 4545}};
+  PeerCredentials stranger{1, 1004, 1004, {100}};
+  PeerCredentials root{1, 0, 0, {}};
+  EXPECT_TRUE(policy.Allows(member, Tier::kPush));
+  EXPECT_FALSE(policy.Allows(stranger, Tier::kPush));
+  EXPECT_THAT(policy.Check(stranger, Tier::kPush, "DeliverPush").message(),
+              HasSubstr("not in the socket group"));
+
+  policy.push_distributor_uids = {1005};
+  policy.push_distributor_gids = {4545};
+  EXPECT_FALSE(policy.Allows(member, Tier::kPush));
+  EXPECT_TRUE(policy.Allows(member, Tier::kControl)) << "the rest of call control stays";
+  EXPECT_TRUE(policy.Allows(distributor, Tier::kPush));
+  EXPECT_TRUE(policy.Allows(group_distributor, Tier::kPush));
+  EXPECT_TRUE(policy.Allows(root, Tier::kPush));
+  absl::Status denied = policy.Check(member, Tier::kPush, "DeliverPush");
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(denied.message(), HasSubstr("DeliverPush needs the push tier"));
+  EXPECT_THAT(denied.message(), HasSubstr("not a configured push distributor"));
+}
+
 TEST(PeerRegistryTest, LooksUpByFdPeerString) {
   PeerRegistry peers;
   peers.Record(7, PeerCredentials{42, 1000, 1000, {}});
