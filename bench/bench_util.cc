@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -67,23 +66,6 @@ long RssKib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
   }
   return 0;
-}
-
-ProcStats ReadProcStats(pid_t pid) {
-  ProcStats stats;
-  const std::string dir = "/proc/" + std::to_string(pid);
-  std::ifstream in(dir + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) stats.rss_kib = std::strtol(line.c_str() + 6, nullptr, 10);
-    if (line.rfind("Threads:", 0) == 0) stats.threads = std::strtol(line.c_str() + 8, nullptr, 10);
-  }
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it(dir + "/fd", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    ++stats.fds;
-  }
-  return stats;
 }
 
 long RaiseFdLimit() {

@@ -39,13 +39,7 @@ bool WaitForSocket(const std::string& path);
 // Resident set size of `pid` in KiB (from /proc), 0 if unknown.
 long RssKib(pid_t pid);
 
-// What a process holds, from /proc/PID/status and /proc/PID/fd.
-struct ProcStats {
-  long rss_kib = 0;
-  long threads = 0;
-  long fds = 0;
-};
-ProcStats ReadProcStats(pid_t pid);
+// (What a process holds, RSS, threads and fds: tests/load/load_clients.h.)
 
 // Raises this process's RLIMIT_NOFILE soft limit to the hard limit (children
 // inherit it); the new soft limit.

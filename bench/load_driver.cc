@@ -42,12 +42,22 @@
 #include "bench/bench_util.h"
 #include "bench/echo_server.h"
 #include "callsd/v1/callsd.grpc.pb.h"
+#include "tests/load/load_clients.h"
 
 namespace callsd::bench {
 namespace {
 
+using callsd::load::CurrentCall;
+using callsd::load::OwnChannel;
+using callsd::load::ProcStats;
+using callsd::load::ReadProcStats;
+using callsd::load::SlowWatcher;
+using callsd::load::Watcher;
+using callsd::load::WithDeadline;
 using callsd::v1::Calls;
-using callsd::v1::Event;
+
+// Every RPC's deadline: longer than any timeout of the daemon's own.
+constexpr absl::Duration kDeadline = absl::Seconds(30);
 
 struct Options {
   int duration_s = 60;
@@ -98,180 +108,6 @@ std::string ReadTrimmed(const std::string& path) {
   s << in.rdbuf();
   return std::string(absl::StripAsciiWhitespace(s.str()));
 }
-
-// A channel with its own connection (no subchannel sharing between
-// channels, as separate client processes would have). `window_bytes` > 0:
-// that small an HTTP/2 stream window and no BDP probing, so that a stream
-// whose messages are not read stops the server's writes almost at once.
-std::shared_ptr<grpc::Channel> OwnChannel(const std::string& socket, int window_bytes = 0) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  if (window_bytes > 0) {
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, window_bytes);
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  }
-  return grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
-}
-
-// Which events for which call the monitor watcher saw, and when.
-class Recorder {
- public:
-  void Saw(const Event& e) {
-    std::string kind;
-    std::string call_id;
-    if (e.has_ringing()) kind = "ringing", call_id = e.ringing().call().call_id();
-    if (e.has_connected()) kind = "connected", call_id = e.connected().call().call_id();
-    if (e.has_ended()) kind = "ended", call_id = e.ended().call().call_id();
-    if (kind.empty()) return;
-    absl::MutexLock lock(&mu_);
-    seen_[{kind, call_id}] = absl::Now();
-  }
-  // When `kind` was seen for `call_id`, waiting up to `timeout`.
-  std::optional<absl::Time> Wait(const std::string& kind, const std::string& call_id,
-                                 absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    const auto key = std::make_pair(kind, call_id);
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return seen_.count(key) > 0; };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&seen), timeout)) return std::nullopt;
-    return seen_[key];
-  }
-
- private:
-  absl::Mutex mu_;
-  std::map<std::pair<std::string, std::string>, absl::Time> seen_ ABSL_GUARDED_BY(mu_);
-};
-
-// A WatchEvents stream that reads every event and checks the sequence.
-class Watcher final : public grpc::ClientReadReactor<Event> {
- public:
-  explicit Watcher(const std::string& socket, Recorder* monitor = nullptr)
-      : stub_(Calls::NewStub(OwnChannel(socket))), monitor_(monitor) {
-    stub_->async()->WatchEvents(&ctx_, &request_, this);
-    StartRead(&event_);
-    StartCall();
-  }
-  ~Watcher() override {
-    ctx_.TryCancel();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
-  }
-  void OnReadDone(bool ok) override {
-    if (!ok) return;
-    {
-      absl::MutexLock lock(&mu_);
-      const uint64_t seq = event_.seq();
-      if (event_.has_snapshot()) {
-        if (!snapshot_) {
-          snapshot_ = true;
-          first_seq_ = last_seq_ = seq;
-        } else {
-          ++errors_;  // one snapshot per stream
-        }
-      } else if (!snapshot_ || seq <= last_seq_) {
-        ++errors_;  // before the snapshot, repeated or out of order
-      } else {
-        gaps_ += seq - last_seq_ - 1;
-        last_seq_ = seq;
-        ++events_;
-      }
-    }
-    if (monitor_ != nullptr) monitor_->Saw(event_);
-    StartRead(&event_);
-  }
-  void OnDone(const grpc::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    done_ = true;
-    status_ = status;
-  }
-
-  struct View {
-    bool snapshot, done;
-    uint64_t first_seq, last_seq, events, gaps, errors;
-    grpc::Status status;
-  };
-  View view() {
-    absl::MutexLock lock(&mu_);
-    return {snapshot_, done_, first_seq_, last_seq_, events_, gaps_, errors_, status_};
-  }
-
- private:
-  std::unique_ptr<Calls::Stub> stub_;
-  Recorder* const monitor_;
-  grpc::ClientContext ctx_;
-  callsd::v1::WatchEventsRequest request_;
-  Event event_;
-  absl::Mutex mu_;
-  bool snapshot_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t first_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t gaps_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t errors_ ABSL_GUARDED_BY(mu_) = 0;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
-};
-
-// A WatchEvents stream that reads nothing until Drain(): then it reads what
-// the daemon queued for it and the status it was ended with.
-class SlowWatcher final : public grpc::ClientReadReactor<Event> {
- public:
-  explicit SlowWatcher(const std::string& socket)
-      : stub_(Calls::NewStub(OwnChannel(socket, /*window_bytes=*/64))) {
-    stub_->async()->WatchEvents(&ctx_, &request_, this);
-    AddHold();  // Drain() starts the first read from outside a reaction
-    StartCall();
-  }
-  ~SlowWatcher() override {
-    ctx_.TryCancel();
-    Drain();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
-  }
-  void Drain() {
-    if (draining_.exchange(true)) return;
-    StartRead(&event_);
-    RemoveHold();
-  }
-  void OnReadDone(bool ok) override {
-    if (!ok) return;
-    {
-      absl::MutexLock lock(&mu_);
-      ++read_;
-      last_seq_ = event_.seq();
-    }
-    StartRead(&event_);
-  }
-  void OnDone(const grpc::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    done_ = true;
-    status_ = status;
-  }
-  bool WaitDone(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&done_), timeout);
-  }
-  std::string Describe() {
-    absl::MutexLock lock(&mu_);
-    return absl::StrCat("read ", read_, " messages (last seq ", last_seq_, "), then status ",
-                        status_.error_code(), " \"", status_.error_message(), "\"");
-  }
-  grpc::StatusCode code() {
-    absl::MutexLock lock(&mu_);
-    return status_.error_code();
-  }
-
- private:
-  std::unique_ptr<Calls::Stub> stub_;
-  grpc::ClientContext ctx_;
-  callsd::v1::WatchEventsRequest request_;
-  Event event_;
-  std::atomic<bool> draining_{false};
-  absl::Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t read_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
-};
 
 // Per RPC kind: latencies and status counts, merged from every client.
 class Tally {
@@ -334,24 +170,6 @@ class Tally {
   long total_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// The call that rings bob right now ("" between calls), for the clients'
-// Accept/Decline/End to race on.
-class CurrentCall {
- public:
-  void Set(std::string id) {
-    absl::MutexLock lock(&mu_);
-    id_ = std::move(id);
-  }
-  std::string Get() {
-    absl::MutexLock lock(&mu_);
-    return id_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::string id_ ABSL_GUARDED_BY(mu_);
-};
-
 // Samples a process's RSS, threads and fds every 100 ms; keeps the peaks.
 class Sampler {
  public:
@@ -410,79 +228,6 @@ void PrintStats(const char* name, const ProcStats& idle, const ProcStats& peak,
               peak.threads, after.threads, idle.fds, peak.fds, after.fds);
 }
 
-grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx) {
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  return ctx;
-}
-
-// One client of bob's daemon: mixed RPCs until `stop`.
-void RunClient(const std::string& socket, int index, const Options& o, CurrentCall* current,
-               Tally* tally, const std::atomic<bool>* stop) {
-  auto stub = Calls::NewStub(OwnChannel(socket));
-  std::mt19937 rng(index);
-  std::uniform_int_distribution<int> pick(0, 999);
-  std::uniform_int_distribution<int> think(0, 2 * o.think_ms);
-  auto timed = [&](const char* kind, auto rpc) {
-    grpc::ClientContext ctx;
-    WithDeadline(&ctx);
-    const absl::Time t0 = absl::Now();
-    const grpc::Status status = rpc(&ctx);
-    tally->Add(kind, absl::Now() - t0, status);
-    return status;
-  };
-  while (!*stop) {
-    const int p = pick(rng);
-    if (p < 300) {
-      callsd::v1::State r;
-      timed("GetState", [&](auto* c) { return stub->GetState(c, {}, &r); });
-    } else if (p < 500) {
-      callsd::v1::ListCallsResponse r;
-      timed("ListCalls", [&](auto* c) { return stub->ListCalls(c, {}, &r); });
-    } else if (p < 650) {
-      callsd::v1::GetCallHistoryRequest q;
-      callsd::v1::GetCallHistoryResponse r;
-      timed("GetCallHistory", [&](auto* c) { return stub->GetCallHistory(c, q, &r); });
-    } else if (p < 750) {
-      callsd::v1::ListPushTokensResponse r;
-      timed("ListPushTokens", [&](auto* c) { return stub->ListPushTokens(c, {}, &r); });
-    } else if (p < 997) {
-      // Race the other clients and the caller on the ringing call: the
-      // first Accept or Decline wins, the rest get an error.
-      const std::string id = current->Get();
-      if (id.empty()) continue;
-      if (p < 800) {
-        callsd::v1::AcceptRequest q;
-        q.set_call_id(id);
-        callsd::v1::AcceptResponse r;
-        timed("Accept", [&](auto* c) { return stub->Accept(c, q, &r); });
-      } else if (p < 900) {
-        callsd::v1::DeclineRequest q;
-        q.set_call_id(id);
-        callsd::v1::DeclineResponse r;
-        timed("Decline", [&](auto* c) { return stub->Decline(c, q, &r); });
-      } else {
-        callsd::v1::EndRequest q;
-        q.set_call_id(id);
-        callsd::v1::EndResponse r;
-        timed("End", [&](auto* c) { return stub->End(c, q, &r); });
-      }
-    } else {
-      // Bob calls alice (it rings on the server; alice's daemon gets no
-      // push) and hangs up.
-      callsd::v1::DialRequest q;
-      q.set_callee_id("alice");
-      callsd::v1::DialResponse r;
-      if (timed("Dial", [&](auto* c) { return stub->Dial(c, q, &r); }).ok()) {
-        callsd::v1::EndRequest e;
-        e.set_call_id(r.call().call_id());
-        callsd::v1::EndResponse er;
-        timed("End", [&](auto* c) { return stub->End(c, e, &er); });
-      }
-    }
-    if (o.think_ms > 0) absl::SleepFor(absl::Milliseconds(think(rng)));
-  }
-}
-
 struct RingStats {
   long cycles = 0;
   long not_rung = 0;    // no Ringing at bob's monitor within 10 s of the Dial
@@ -494,7 +239,7 @@ struct RingStats {
 // daemon rings; the call is then canceled by alice, declined by bob, or
 // accepted by bob and ended by alice, in turn.
 void RunCaller(const std::string& alice_socket, const std::string& bob_socket,
-               Recorder* monitor, CurrentCall* current, Tally* tally, RingStats* stats,
+               Watcher* monitor, CurrentCall* current, Tally* tally, RingStats* stats,
                const std::atomic<bool>* stop) {
   auto alice = Calls::NewStub(OwnChannel(alice_socket));
   auto bob = Calls::NewStub(OwnChannel(bob_socket));
@@ -504,7 +249,7 @@ void RunCaller(const std::string& alice_socket, const std::string& bob_socket,
     callsd::v1::DialResponse dialed;
     grpc::ClientContext dial_ctx;
     const absl::Time t0 = absl::Now();
-    const grpc::Status s = alice->Dial(WithDeadline(&dial_ctx), dial, &dialed);
+    const grpc::Status s = alice->Dial(WithDeadline(&dial_ctx, kDeadline), dial, &dialed);
     tally->Add("caller Dial", absl::Now() - t0, s);
     if (!s.ok()) {
       absl::SleepFor(absl::Milliseconds(100));  // pacing after a refusal, not a wait
@@ -522,12 +267,12 @@ void RunCaller(const std::string& alice_socket, const std::string& bob_socket,
       callsd::v1::DeclineRequest q;
       q.set_call_id(id);
       callsd::v1::DeclineResponse r;
-      bob->Decline(WithDeadline(&ctx), q, &r);
+      bob->Decline(WithDeadline(&ctx, kDeadline), q, &r);
     } else if (cycle % 3 == 2) {
       callsd::v1::AcceptRequest q;
       q.set_call_id(id);
       callsd::v1::AcceptResponse r;
-      if (bob->Accept(WithDeadline(&ctx), q, &r).ok()) {
+      if (bob->Accept(WithDeadline(&ctx, kDeadline), q, &r).ok()) {
         monitor->Wait("connected", id, absl::Seconds(10));
       }
     }
@@ -536,7 +281,7 @@ void RunCaller(const std::string& alice_socket, const std::string& bob_socket,
     end.set_call_id(id);
     callsd::v1::EndResponse ended;
     grpc::ClientContext end_ctx;
-    alice->End(WithDeadline(&end_ctx), end, &ended);
+    alice->End(WithDeadline(&end_ctx, kDeadline), end, &ended);
     if (!monitor->Wait("ended", id, absl::Seconds(10))) ++stats->not_ended;
     current->Set("");
     ++stats->cycles;
@@ -545,7 +290,7 @@ void RunCaller(const std::string& alice_socket, const std::string& bob_socket,
 
 grpc::Status Unary(const char* what, std::function<grpc::Status(grpc::ClientContext*)> rpc) {
   grpc::ClientContext ctx;
-  const grpc::Status s = rpc(WithDeadline(&ctx));
+  const grpc::Status s = rpc(WithDeadline(&ctx, kDeadline));
   if (!s.ok()) Die(absl::StrCat(what, ": ", s.error_message()));
   return s;
 }
@@ -594,12 +339,11 @@ bool RunDaemonLoad(const Options& o, const std::string& dir, pid_t bob_pid, doub
               o.watchers, o.slow_watchers, o.watcher_queue, o.clients, 2 * o.think_ms,
               o.duration_s);
   Sampler sampler(bob_pid);
-  Recorder monitor;
   std::vector<std::unique_ptr<Watcher>> watchers;
   std::vector<std::unique_ptr<SlowWatcher>> slow;
   const absl::Time connect0 = absl::Now();
   for (int w = 0; w < o.watchers - o.slow_watchers; ++w) {
-    watchers.push_back(std::make_unique<Watcher>(bob_socket, w == 0 ? &monitor : nullptr));
+    watchers.push_back(std::make_unique<Watcher>(bob_socket, /*monitor=*/w == 0));
   }
   for (int w = 0; w < o.slow_watchers; ++w) slow.push_back(std::make_unique<SlowWatcher>(bob_socket));
   if (!Await(absl::Seconds(120), [&] {
@@ -626,10 +370,17 @@ bool RunDaemonLoad(const Options& o, const std::string& dir, pid_t bob_pid, doub
     Unary("GetState", [&](auto* c) { return stub->GetState(c, {}, &st); });
     seq0 = st.event_seq();
   }
-  threads.emplace_back(RunCaller, alice_socket, bob_socket, &monitor, &current, &tally, &ring,
-                       &stop);
+  // The first fast watcher tells the caller when bob's daemon got there.
+  threads.emplace_back(RunCaller, alice_socket, bob_socket, watchers.front().get(), &current,
+                       &tally, &ring, &stop);
+  const callsd::load::ClientOptions client{.deadline = kDeadline, .think_ms = o.think_ms};
+  const callsd::load::RpcResult record = [&](const std::string& kind, absl::Duration latency,
+                                             const grpc::Status& status) {
+    tally.Add(kind, latency, status);
+  };
   for (int c = 0; c < o.clients; ++c) {
-    threads.emplace_back(RunClient, bob_socket, c, std::cref(o), &current, &tally, &stop);
+    threads.emplace_back(callsd::load::RunClient, bob_socket, c, std::cref(client), &current,
+                         std::cref(record), &stop);
   }
   absl::SleepFor(absl::Seconds(o.duration_s));  // the load runs for this long
   stop = true;
@@ -771,7 +522,7 @@ void RunBaseline(const Options& o, const std::string& dir, double events_per_s) 
       m.set_payload(std::string(150, 'e'));
       grpc::ClientContext ctx;
       const absl::Time t0 = absl::Now();
-      const grpc::Status s = stub->Publish(WithDeadline(&ctx), m, &m);
+      const grpc::Status s = stub->Publish(WithDeadline(&ctx, kDeadline), m, &m);
       tally.Add("Publish", absl::Now() - t0, s);
       if (s.ok() && m.payload() == absl::StrCat(o.watchers)) ++published;
       absl::SleepFor(every);
@@ -787,7 +538,7 @@ void RunBaseline(const Options& o, const std::string& dir, double events_per_s) 
         m.set_payload(std::string(200, 'x'));
         grpc::ClientContext ctx;
         const absl::Time t0 = absl::Now();
-        const grpc::Status s = stub->Echo(WithDeadline(&ctx), m, &m);
+        const grpc::Status s = stub->Echo(WithDeadline(&ctx, kDeadline), m, &m);
         tally.Add("Echo", absl::Now() - t0, s);
         if (o.think_ms > 0) absl::SleepFor(absl::Milliseconds(think(rng)));
       }

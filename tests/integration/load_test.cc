@@ -10,10 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -22,12 +19,19 @@
 #include "callsd/v1/callsd.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
+#include "tests/load/load_clients.h"
 
 namespace callsd::itest {
 namespace {
 
+using callsd::load::CurrentCall;
+using callsd::load::OwnChannel;
+using callsd::load::ProcStats;
+using callsd::load::ReadProcStats;
+using callsd::load::SlowWatcher;
+using callsd::load::Watcher;
+using callsd::load::WithDeadline;
 using callsd::v1::Calls;
-using callsd::v1::Event;
 
 constexpr int kFastWatchers = 195;
 constexpr int kSlowWatchers = 5;
@@ -35,178 +39,7 @@ constexpr int kClients = 30;
 constexpr int kCalls = 9;  // three of each ending
 // Small, so that a watcher that reads nothing is dropped after a few events.
 constexpr int kWatcherQueue = 16;
-
-// A channel with a connection of its own (channels with equal arguments
-// share one by default). `window_bytes` > 0: that small an HTTP/2 stream
-// window, so that the daemon's writes to a stream nobody reads stall.
-std::shared_ptr<grpc::Channel> OwnChannel(const std::string& socket, int window_bytes = 0) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  if (window_bytes > 0) {
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, window_bytes);
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  }
-  return grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
-}
-
-grpc::ClientContext* WithDeadline(grpc::ClientContext* ctx) {
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return ctx;
-}
-
-// RSS (KiB) and open descriptors of `pid`, from /proc.
-struct Usage {
-  long rss_kib = 0;
-  long fds = 0;
-};
-Usage UsageOf(pid_t pid) {
-  Usage u;
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) u.rss_kib = std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
-       !ec && it != end; it.increment(ec)) {
-    ++u.fds;
-  }
-  return u;
-}
-
-// Reads every event; checks one snapshot first, then seq + 1 each time.
-// Keeps the kinds seen per call for the caller to wait on.
-class FastWatcher final : public grpc::ClientReadReactor<Event> {
- public:
-  explicit FastWatcher(const std::string& socket) : stub_(Calls::NewStub(OwnChannel(socket))) {
-    stub_->async()->WatchEvents(&ctx_, &request_, this);
-    StartRead(&event_);
-    StartCall();
-  }
-  ~FastWatcher() override {
-    ctx_.TryCancel();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
-  }
-  void OnReadDone(bool ok) override {
-    if (!ok) return;
-    absl::MutexLock lock(&mu_);
-    if (event_.has_snapshot()) {
-      if (snapshot_) problems_.push_back("a second snapshot");
-      snapshot_ = true;
-      last_seq_ = event_.seq();
-    } else if (!snapshot_) {
-      problems_.push_back(absl::StrCat("event ", event_.seq(), " before the snapshot"));
-    } else if (event_.seq() != last_seq_ + 1) {
-      problems_.push_back(absl::StrCat("event ", event_.seq(), " after ", last_seq_));
-      last_seq_ = std::max(last_seq_, event_.seq());
-    } else {
-      last_seq_ = event_.seq();
-    }
-    if (event_.has_ringing()) seen_.insert({"ringing", event_.ringing().call().call_id()});
-    if (event_.has_connected()) seen_.insert({"connected", event_.connected().call().call_id()});
-    if (event_.has_ended()) seen_.insert({"ended", event_.ended().call().call_id()});
-    StartRead(&event_);
-  }
-  void OnDone(const grpc::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    done_ = true;
-    status_ = status;
-  }
-
-  bool has_snapshot() {
-    absl::MutexLock lock(&mu_);
-    return snapshot_;
-  }
-  uint64_t last_seq() {
-    absl::MutexLock lock(&mu_);
-    return last_seq_;
-  }
-  bool Saw(const std::string& kind, const std::string& call_id) {
-    absl::MutexLock lock(&mu_);
-    return seen_.count({kind, call_id}) > 0;
-  }
-  // "" when the stream is healthy: open, in order, no gap.
-  std::string Problems() {
-    absl::MutexLock lock(&mu_);
-    std::string out;
-    for (const auto& p : problems_) absl::StrAppend(&out, p, "; ");
-    if (done_) absl::StrAppend(&out, "ended with ", status_.error_code(), " ", status_.error_message());
-    return out;
-  }
-
- private:
-  std::unique_ptr<Calls::Stub> stub_;
-  grpc::ClientContext ctx_;
-  callsd::v1::WatchEventsRequest request_;
-  Event event_;
-  absl::Mutex mu_;
-  bool snapshot_ ABSL_GUARDED_BY(mu_) = false;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::string> problems_ ABSL_GUARDED_BY(mu_);
-  std::set<std::pair<std::string, std::string>> seen_ ABSL_GUARDED_BY(mu_);
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
-};
-
-// Reads nothing until Drain(); then what the daemon still sends, and the
-// status it ended the stream with.
-class SlowWatcher final : public grpc::ClientReadReactor<Event> {
- public:
-  explicit SlowWatcher(const std::string& socket)
-      : stub_(Calls::NewStub(OwnChannel(socket, /*window_bytes=*/64))) {
-    stub_->async()->WatchEvents(&ctx_, &request_, this);
-    AddHold();  // the first read starts outside a reaction, in Drain()
-    StartCall();
-  }
-  ~SlowWatcher() override {
-    ctx_.TryCancel();
-    Drain();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&done_));
-  }
-  void Drain() {
-    if (draining_.exchange(true)) return;
-    StartRead(&event_);
-    RemoveHold();
-  }
-  void OnReadDone(bool ok) override {
-    if (!ok) return;
-    {
-      absl::MutexLock lock(&mu_);
-      last_seq_ = event_.seq();
-    }
-    StartRead(&event_);
-  }
-  void OnDone(const grpc::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    done_ = true;
-    status_ = status;
-  }
-  bool done() {
-    absl::MutexLock lock(&mu_);
-    return done_;
-  }
-  grpc::Status status() {
-    absl::MutexLock lock(&mu_);
-    return status_;
-  }
-  uint64_t last_seq() {
-    absl::MutexLock lock(&mu_);
-    return last_seq_;
-  }
-
- private:
-  std::unique_ptr<Calls::Stub> stub_;
-  grpc::ClientContext ctx_;
-  callsd::v1::WatchEventsRequest request_;
-  Event event_;
-  std::atomic<bool> draining_{false};
-  absl::Mutex mu_;
-  bool done_ ABSL_GUARDED_BY(mu_) = false;
-  uint64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
-  grpc::Status status_ ABSL_GUARDED_BY(mu_);
-};
+constexpr absl::Duration kDeadline = absl::Seconds(20);  // per RPC
 
 // Status codes per RPC kind, from every client.
 class Outcomes {
@@ -224,80 +57,6 @@ class Outcomes {
   absl::Mutex mu_;
   std::map<std::string, std::map<grpc::StatusCode, int>> codes_ ABSL_GUARDED_BY(mu_);
 };
-
-// The ringing call the clients race on ("" between calls).
-class CurrentCall {
- public:
-  void Set(std::string id) {
-    absl::MutexLock lock(&mu_);
-    id_ = std::move(id);
-  }
-  std::string Get() {
-    absl::MutexLock lock(&mu_);
-    return id_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::string id_ ABSL_GUARDED_BY(mu_);
-};
-
-// Mixed RPCs on bob's daemon until `stop`: reads, Accept/Decline racing on
-// the ringing call, and now and then a call of bob's own, ended at once.
-void RunClient(const std::string& socket, int index, CurrentCall* current, Outcomes* out,
-               const std::atomic<bool>* stop) {
-  auto stub = Calls::NewStub(OwnChannel(socket));
-  std::mt19937 rng(index);
-  std::uniform_int_distribution<int> pick(0, 999);  // per mille;
-  while (!*stop) {
-    grpc::ClientContext ctx;
-    WithDeadline(&ctx);
-    const int p = pick(rng);
-    const std::string id = current->Get();
-    if (p < 300) {
-      callsd::v1::State r;
-      out->Add("GetState", stub->GetState(&ctx, {}, &r).error_code());
-    } else if (p < 500) {
-      callsd::v1::ListCallsResponse r;
-      out->Add("ListCalls", stub->ListCalls(&ctx, {}, &r).error_code());
-    } else if (p < 650) {
-      callsd::v1::GetCallHistoryResponse r;
-      out->Add("GetCallHistory", stub->GetCallHistory(&ctx, {}, &r).error_code());
-    } else if (p < 750) {
-      callsd::v1::ListPushTokensResponse r;
-      out->Add("ListPushTokens", stub->ListPushTokens(&ctx, {}, &r).error_code());
-    } else if (p < 995) {
-      // Not End: two Ends of one connected call at once leave the second
-      // waiting for the server's answer until request_timeout_ms (the
-      // WebSocket closes with the call; see bench/load_driver).
-      if (id.empty()) continue;
-      if (p < 870) {
-        callsd::v1::AcceptRequest q;
-        q.set_call_id(id);
-        callsd::v1::AcceptResponse r;
-        out->Add("Accept", stub->Accept(&ctx, q, &r).error_code());
-      } else {
-        callsd::v1::DeclineRequest q;
-        q.set_call_id(id);
-        callsd::v1::DeclineResponse r;
-        out->Add("Decline", stub->Decline(&ctx, q, &r).error_code());
-      }
-    } else {
-      callsd::v1::DialRequest q;
-      q.set_callee_id("alice");
-      callsd::v1::DialResponse r;
-      const grpc::Status dialed = stub->Dial(&ctx, q, &r);
-      out->Add("Dial", dialed.error_code());
-      if (dialed.ok()) {
-        grpc::ClientContext end_ctx;
-        callsd::v1::EndRequest e;
-        e.set_call_id(r.call().call_id());
-        callsd::v1::EndResponse er;
-        out->Add("End", stub->End(WithDeadline(&end_ctx), e, &er).error_code());
-      }
-    }
-  }
-}
 
 class LoadTest : public ::testing::Test {
  protected:
@@ -328,11 +87,13 @@ class LoadTest : public ::testing::Test {
 TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
   const pid_t bob_pid = bob_->daemon().pid();
   const std::string socket = bob_->daemon().socket();
-  const Usage idle = UsageOf(bob_pid);
+  const ProcStats idle = ReadProcStats(bob_pid);
 
-  std::vector<std::unique_ptr<FastWatcher>> fast;
+  std::vector<std::unique_ptr<Watcher>> fast;
   std::vector<std::unique_ptr<SlowWatcher>> slow;
-  for (int i = 0; i < kFastWatchers; ++i) fast.push_back(std::make_unique<FastWatcher>(socket));
+  for (int i = 0; i < kFastWatchers; ++i) {
+    fast.push_back(std::make_unique<Watcher>(socket, /*monitor=*/i == 0));
+  }
   for (int i = 0; i < kSlowWatchers; ++i) slow.push_back(std::make_unique<SlowWatcher>(socket));
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -347,8 +108,15 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
   CurrentCall current;
   std::atomic<bool> stop{false};
   std::vector<std::thread> clients;
+  // Not End in the race: see ClientOptions::end_in_race.
+  const callsd::load::ClientOptions client{.deadline = kDeadline, .end_in_race = false};
+  const callsd::load::RpcResult record = [&](const std::string& kind, absl::Duration,
+                                             const grpc::Status& status) {
+    outcomes.Add(kind, status.error_code());
+  };
   for (int i = 0; i < kClients; ++i) {
-    clients.emplace_back(RunClient, socket, i, &current, &outcomes, &stop);
+    clients.emplace_back(callsd::load::RunClient, socket, i, std::cref(client), &current,
+                         std::cref(record), &stop);
   }
 
   // alice calls bob kCalls times; each call is canceled by alice, declined
@@ -356,13 +124,13 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
   // race on it. The first fast watcher tells when bob's daemon got there.
   auto alice = Calls::NewStub(OwnChannel(alice_->daemon().socket()));
   auto bob = Calls::NewStub(OwnChannel(socket));
-  FastWatcher& monitor = *fast.front();
+  Watcher& monitor = *fast.front();
   for (int i = 0; i < kCalls; ++i) {
     grpc::ClientContext ctx;
     callsd::v1::DialRequest dial;
     dial.set_callee_id("bob");
     callsd::v1::DialResponse dialed;
-    const grpc::Status s = alice->Dial(WithDeadline(&ctx), dial, &dialed);
+    const grpc::Status s = alice->Dial(WithDeadline(&ctx, kDeadline), dial, &dialed);
     ASSERT_TRUE(s.ok()) << s.error_message();
     const std::string id = dialed.call().call_id();
     ASSERT_TRUE(WaitFor([&] { return monitor.Saw("ringing", id); })) << "call " << i;
@@ -372,12 +140,12 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
       callsd::v1::DeclineRequest q;
       q.set_call_id(id);
       callsd::v1::DeclineResponse r;
-      outcomes.Add("Decline", bob->Decline(WithDeadline(&bob_ctx), q, &r).error_code());
+      outcomes.Add("Decline", bob->Decline(WithDeadline(&bob_ctx, kDeadline), q, &r).error_code());
     } else if (i % 3 == 2) {
       callsd::v1::AcceptRequest q;
       q.set_call_id(id);
       callsd::v1::AcceptResponse r;
-      const grpc::Status accepted = bob->Accept(WithDeadline(&bob_ctx), q, &r);
+      const grpc::Status accepted = bob->Accept(WithDeadline(&bob_ctx, kDeadline), q, &r);
       outcomes.Add("Accept", accepted.error_code());
       if (accepted.ok()) {
         EXPECT_TRUE(WaitFor([&] { return monitor.Saw("connected", id); }));
@@ -387,7 +155,7 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
     callsd::v1::EndRequest end;
     end.set_call_id(id);
     callsd::v1::EndResponse ended;
-    outcomes.Add("End", alice->End(WithDeadline(&end_ctx), end, &ended).error_code());
+    outcomes.Add("End", alice->End(WithDeadline(&end_ctx, kDeadline), end, &ended).error_code());
     ASSERT_TRUE(WaitFor([&] { return monitor.Saw("ended", id); })) << "call " << i;
     current.Set("");
   }
@@ -416,7 +184,7 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
   callsd::v1::State state;
   {
     grpc::ClientContext ctx;
-    const grpc::Status s = bob->GetState(WithDeadline(&ctx), {}, &state);
+    const grpc::Status s = bob->GetState(WithDeadline(&ctx, kDeadline), {}, &state);
     ASSERT_TRUE(s.ok()) << "bob's daemon answers after the load: " << s.error_message();
   }
   const uint64_t last = state.event_seq();
@@ -455,13 +223,13 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
   // (malloc_trim) RSS stays where the load left it (100% of the growth);
   // with it, it falls to 32..48% of the growth (what stays: gRPC's grown
   // thread pool and its caches, partly used pages, SQLite's page cache).
-  const Usage peak = UsageOf(bob_pid);
+  const ProcStats peak = ReadProcStats(bob_pid);
   fast.clear();
   slow.clear();
   alice.reset();
   bob.reset();
-  EXPECT_TRUE(WaitFor([&] { return UsageOf(bob_pid).fds <= idle.fds + 2; }))
-      << "descriptors: idle " << idle.fds << ", now " << UsageOf(bob_pid).fds;
+  EXPECT_TRUE(WaitFor([&] { return ReadProcStats(bob_pid).fds <= idle.fds + 2; }))
+      << "descriptors: idle " << idle.fds << ", now " << ReadProcStats(bob_pid).fds;
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   // The sanitizers' allocators keep freed memory in quarantine: RSS says
   // nothing about the daemon there.
@@ -471,10 +239,10 @@ TEST_F(LoadTest, WatchersAndClientsUnderLoadWhileCallsRingAndEnd) {
   const long tolerance = std::max(4096L, (peak.rss_kib - idle.rss_kib) * 2 / 3);
   std::printf("load: events %lu; RSS idle %ld KiB, under load %ld KiB, tolerance %ld KiB\n",
               static_cast<unsigned long>(last), idle.rss_kib, peak.rss_kib, tolerance);
-  EXPECT_TRUE(WaitFor([&] { return UsageOf(bob_pid).rss_kib <= idle.rss_kib + tolerance; }))
+  EXPECT_TRUE(WaitFor([&] { return ReadProcStats(bob_pid).rss_kib <= idle.rss_kib + tolerance; }))
       << "RSS idle " << idle.rss_kib << " KiB, under load " << peak.rss_kib << " KiB, now "
-      << UsageOf(bob_pid).rss_kib << " KiB (tolerance " << tolerance << " KiB)";
-  std::printf("load: RSS after %ld KiB\n", UsageOf(bob_pid).rss_kib);
+      << ReadProcStats(bob_pid).rss_kib << " KiB (tolerance " << tolerance << " KiB)";
+  std::printf("load: RSS after %ld KiB\n", ReadProcStats(bob_pid).rss_kib);
 #endif
 }
 
