@@ -168,24 +168,8 @@ void Validate(TomlReader& r, Config& c) {
   if (c.retry_max < c.retry_initial) {
     r.Fail("session.retry_max_ms", "must not be smaller than session.retry_initial_ms");
   }
-  c.operator_uids.clear();
-  for (size_t i = 0; i < c.operator_users.size(); ++i) {
-    uid_t uid = 0;
-    if (!ResolveUser(c.operator_users[i], &uid)) {
-      r.Fail(absl::StrCat("access.operator_users[", i, "]"),
-             absl::StrCat("no user named \"", c.operator_users[i], "\""));
-    }
-    c.operator_uids.push_back(uid);
-  }
-  c.operator_gids.clear();
-  for (size_t i = 0; i < c.operator_groups.size(); ++i) {
-    gid_t gid = 0;
-    if (!ResolveGroup(c.operator_groups[i], &gid)) {
-      r.Fail(absl::StrCat("access.operator_groups[", i, "]"),
-             absl::StrCat("no group named \"", c.operator_groups[i], "\""));
-    }
-    c.operator_gids.push_back(gid);
-  }
+  c.operator_uids = ResolveUsers(r, "access.operator_users", c.operator_users);
+  c.operator_gids = ResolveGroups(r, "access.operator_groups", c.operator_groups);
   c.push_distributor_uids =
       ResolveUsers(r, "access.push_distributor_users", c.push_distributor_users);
   c.push_distributor_gids =

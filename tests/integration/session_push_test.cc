@@ -64,10 +64,13 @@ class SessionPushTest : public DaemonTest {
 
 TEST_F(SessionPushTest, SessionTokenWarnsAndRefreshContinuesWithoutAGap) {
   EXPECT_EQ(daemon_.Stop(), 0);
-  daemon_.extra_args().push_back("--set=session.refresh_lead_s = 3");
+  // The warning comes 2 s after login; the refresh then has 10 s before
+  // the first token expires (room for a sanitizer build's slowness).
+  daemon_.extra_args().push_back("--set=session.refresh_lead_s = 10");
   ASSERT_TRUE(daemon_.Start());
   Watcher watcher(daemon_, dir_.path());
-  const std::string first = IssueSessionToken("alice", absl::Seconds(5));
+  const absl::Time first_expires = absl::Now() + absl::Seconds(12);
+  const std::string first = IssueSessionToken("alice", absl::Seconds(12));
   CommandResult login = Ctl({"login", "alice", "--session-token", "--token-stdin"}, first + "\n");
   ASSERT_EQ(login.exit_code, 0) << login.err;
   EXPECT_THAT(StatusJson(), HasSubstr("TOKEN_KIND_SESSION_TOKEN"));
@@ -79,8 +82,10 @@ TEST_F(SessionPushTest, SessionTokenWarnsAndRefreshContinuesWithoutAGap) {
   const size_t before_refresh = watcher.Lines().size();
   CommandResult refresh = Ctl({"refresh-token", "--token-file", dir_ / "g.token"});
   ASSERT_EQ(refresh.exit_code, 0) << refresh.err;
+  ASSERT_LT(absl::Now(), first_expires) << "refreshed too late to show there is no gap";
   // Past the first token's expiry the session goes on.
-  EXPECT_FALSE(watcher.WaitForLine("session_token_required", absl::Seconds(4)));
+  EXPECT_FALSE(watcher.WaitForLine("session_token_required",
+                                   first_expires - absl::Now() + absl::Seconds(1)));
   EXPECT_THAT(StatusJson(), HasSubstr("SESSION_STATE_AUTHENTICATED"));
   const std::vector<std::string> lines = watcher.Lines();
   for (size_t i = before_refresh; i < lines.size(); ++i) {

@@ -685,7 +685,7 @@ TEST_F(ClientTest, ServerThatNeverAnswersGivesDeadlineExceededWithinTheDeadline)
   EXPECT_EQ(state.status().code(), absl::StatusCode::kDeadlineExceeded) << state.status();
   EXPECT_THAT(state.status().message(), HasSubstr("no answer from callsd on " + socket_));
   EXPECT_GE(elapsed, deadline - absl::Milliseconds(20));
-  EXPECT_LT(elapsed, deadline + absl::Seconds(2));
+  EXPECT_LT(elapsed, deadline + absl::Seconds(5));
   // The server saw the call cancelled.
   EXPECT_TRUE(service_.WaitForUnaryCancels(1, kWait));
 
