@@ -126,7 +126,7 @@ class Callsd {
     hooked_ = crash_at > 0 || count;
     ProcessOptions o;
     o.argv = {Binary("callsd"), "--socket=" + socket(), "--state_dir=" + state_dir(),
-              "--server_url=" + server_url_, "--verbosity=1"};
+              "--server_url=" + server_url_, absl::StrCat("--verbosity=", kLogVerbosity)};
     o.argv.insert(o.argv.end(), args_.begin(), args_.end());
     if (hooked_) {
       std::error_code ec;
