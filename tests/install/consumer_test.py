@@ -33,6 +33,8 @@ def main():
     parser.add_argument("--cmake", required=True)
     parser.add_argument("--cxx", required=True)
     parser.add_argument("--flags", default="", help="extra compile and link flags (sanitizers)")
+    parser.add_argument("--link-flags", default="",
+                        help="extra link-only flags and objects (the TSan build's shim)")
     parser.add_argument("--callsd", required=True)
     args = parser.parse_args()
 
@@ -41,6 +43,7 @@ def main():
     os.makedirs(work)
     prefix = os.path.join(args.destdir, "usr")
     flags = shlex.split(args.flags)
+    link_flags = flags + shlex.split(args.link_flags)
 
     if args.mode == "cmake":
         build = os.path.join(work, "build")
@@ -48,7 +51,7 @@ def main():
                     "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_CXX_COMPILER=" + args.cxx,
                     "-DCMAKE_PREFIX_PATH=" + prefix,
                     "-DCMAKE_CXX_FLAGS=" + " ".join(flags),
-                    "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(flags)])
+                    "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(link_flags)])
         check(done.returncode == 0, "configuring the consumer failed:\n%s%s"
               % (done.stdout, done.stderr))
         with open(os.path.join(build, "CMakeCache.txt")) as f:
@@ -77,7 +80,7 @@ def main():
         check("-I%s/include" % prefix in pc_flags,
               "pkg-config --cflags lacks -I%s/include: %s" % (prefix, done.stdout))
         binary = os.path.join(work, "consumer")
-        command = ([args.cxx, "-std=c++20", "-O1"] + flags +
+        command = ([args.cxx, "-std=c++20", "-O1"] + link_flags +
                    [os.path.join(args.consumer_dir, "main.cc"), "-o", binary] + pc_flags)
         done = run(command)
         check(done.returncode == 0, "compiling with pkg-config's flags failed:\n$ %s\n%s"
